@@ -1,0 +1,3 @@
+"""timkiem: search and indexing for Vietnamese news and article websites."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,178 @@
+"""The HTTP API (Falcon): search, article lookup, health and stats.
+
+Resources are thin: they read parameters with Falcon's typed getters, call the
+search engine and set ``resp.media``. Every error, ours or Falcon's, leaves
+through one mapping with one JSON body::
+
+    {"error": {"status": 400, "code": "invalid_parameter",
+               "message": "per_page: must be between 1 and 100", "param": "per_page"}}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import falcon
+import falcon.media
+
+from timkiem.config import Settings
+from timkiem.errors import (
+    ArticleNotFound,
+    IndexUnavailable,
+    InvalidParameter,
+    TimkiemError,
+)
+from timkiem.search import SearchEngine, SearchRequest
+
+log = logging.getLogger("timkiem.api")
+
+_PARAM_NAME = re.compile(r'"([^"]+)" parameter')
+_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def dumps(obj: Any) -> str:
+    """JSON with ``<``, ``>`` and ``&`` escaped, so no markup ever appears raw."""
+    return json.dumps(obj, ensure_ascii=False).translate(_HTML_SAFE)
+
+
+class SearchResource:
+    """``GET /search``: ranked, date-filtered and archive queries."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        request = SearchRequest(
+            q=req.get_param("q", default="") or "",
+            date_from=req.get_param("from"),
+            date_to=req.get_param("to"),
+            category=req.get_param("category"),
+            sort=req.get_param("sort", default="relevance") or "relevance",
+            page=req.get_param_as_int("page", default=1),
+            per_page=req.get_param_as_int("per_page", default=10),
+        )
+        resp.media = self.engine.search(request)
+
+
+class ArticleResource:
+    """``GET /articles/{id}``: one stored article."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        resp.media = self.engine.article(article_id)
+
+
+class HealthResource:
+    """``GET /health``: 200 when the index answers, 503 with the reason if not."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        health = self.engine.health()
+        resp.media = health
+        if health["status"] != "ok":
+            resp.status = falcon.HTTP_503
+
+
+class StatsResource:
+    """``GET /stats``: size and shape of the index."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.engine.stats()
+
+
+class SecurityHeaders:
+    """Headers every response carries."""
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Cache-Control", "no-store")
+
+
+_STATUS_OF: list[tuple[type[TimkiemError], str, str]] = [
+    (InvalidParameter, falcon.HTTP_400, "invalid_parameter"),
+    (ArticleNotFound, falcon.HTTP_404, "not_found"),
+    (IndexUnavailable, falcon.HTTP_503, "index_unavailable"),
+]
+
+
+def _error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if param is not None:
+        error["param"] = param
+    return {"error": error}
+
+
+def _handle_timkiem_error(
+    req: falcon.Request, resp: falcon.Response, ex: TimkiemError, params: dict[str, Any]
+) -> None:
+    status, code = falcon.HTTP_500, "internal_error"
+    for kind, kind_status, kind_code in _STATUS_OF:
+        if isinstance(ex, kind):
+            status, code = kind_status, kind_code
+            break
+    else:
+        log.error("unexpected error: %s", ex)
+    resp.status = status
+    message = ex.message if isinstance(ex, InvalidParameter) else str(ex)
+    param = ex.param if isinstance(ex, InvalidParameter) else None
+    resp.media = _error_body(int(status[:3]), code, message, param)
+
+
+def _handle_unexpected(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
+) -> None:
+    if isinstance(ex, falcon.HTTPError):
+        raise ex
+    log.exception("unexpected error answering %s %s", req.method, req.relative_uri)
+    resp.status = falcon.HTTP_500
+    resp.media = _error_body(500, "internal_error", "the server failed to answer; this is logged")
+
+
+def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError) -> None:
+    code = (ex.title or "error").lower().replace(" ", "_")
+    param = None
+    if isinstance(ex, falcon.HTTPInvalidParam | falcon.HTTPMissingParam):
+        code = "invalid_parameter"
+        named = _PARAM_NAME.search(ex.description or "")
+        param = named.group(1) if named else None
+    message = ex.description or ex.title or "error"
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = dumps(_error_body(ex.status_code, code, message, param))
+
+
+def create_app(
+    settings: Settings | None = None, engine: SearchEngine | None = None
+) -> falcon.App[falcon.Request, falcon.Response]:
+    """Build the WSGI application; nothing is opened until the first request."""
+    settings = settings or Settings.load()
+    engine = engine or SearchEngine(settings)
+    middleware: list[Any] = [SecurityHeaders()]
+    origins = settings.allowed_origins
+    if origins:
+        middleware.append(falcon.CORSMiddleware(allow_origins="*" if origins == ["*"] else origins))
+    app = falcon.App(middleware=middleware)
+    handler = falcon.media.JSONHandler(dumps=dumps)
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = handler
+    app.req_options.strip_url_path_trailing_slash = True
+
+    app.add_route("/search", SearchResource(engine))
+    app.add_route("/articles/{article_id:path}", ArticleResource(engine))
+    app.add_route("/health", HealthResource(engine))
+    app.add_route("/stats", StatsResource(engine))
+
+    app.add_error_handler(Exception, _handle_unexpected)
+    app.add_error_handler(TimkiemError, _handle_timkiem_error)
+    app.set_error_serializer(_serialize_http_error)
+    return app

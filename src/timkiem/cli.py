@@ -1,0 +1,205 @@
+"""The ``timkiem`` command line: staff ingest, reindex, inspect and serve."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from timkiem import __version__
+from timkiem.config import SETTINGS_HELP, Settings
+from timkiem.errors import InvalidInput, TimkiemError
+from timkiem.indexer import Indexer, IngestReport
+from timkiem.search import SORTS, SearchEngine, SearchRequest
+from timkiem.sources import count_records
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def index_option(func: F) -> F:
+    return click.option(
+        "--index",
+        "index",
+        default=None,
+        metavar="DIR",
+        help=SETTINGS_HELP["index"] + " [default: ./index, or $TIMKIEM_INDEX]",
+    )(func)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.load(overrides)
+    except TimkiemError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn timkiem's errors into clean command-line errors."""
+    try:
+        yield
+    except InvalidInput as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(
+            f"{len(exc.problems)} invalid record(s); nothing was written "
+            "(use --skip-invalid to commit the valid ones)"
+        ) from None
+    except TimkiemError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(__version__, prog_name="timkiem")
+def cli() -> None:
+    """timkiem: search and indexing for Vietnamese news articles."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _write_batch(
+    action: Callable[..., IngestReport], paths: tuple[str, ...], skip_invalid: bool
+) -> None:
+    total = None if "-" in paths else sum(count_records(p) for p in paths)
+    show = total is not None and total > 200 and sys.stderr.isatty()
+    with (
+        click.progressbar(
+            length=total or 0, label="indexing", file=sys.stderr, hidden=not show
+        ) as bar,
+        _reported(),
+    ):
+        report = action(list(paths), skip_invalid=skip_invalid, progress=bar.update)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    click.echo(report.summary())
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--skip-invalid", is_flag=True, help="Commit the valid records and report the bad ones."
+)
+@index_option
+def ingest(paths: tuple[str, ...], skip_invalid: bool, index: str | None) -> None:
+    """Add or replace articles from JSON Lines, JSON or CSV files ('-' = stdin).
+
+    The whole batch is one commit: by default any bad record writes nothing.
+    """
+    _write_batch(Indexer(_settings(index=index)).ingest, paths, skip_invalid)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--skip-invalid", is_flag=True, help="Build from the valid records and report the bad ones."
+)
+@index_option
+def reindex(paths: tuple[str, ...], skip_invalid: bool, index: str | None) -> None:
+    """Rebuild the index from scratch from PATH... and switch to it in one step."""
+    _write_batch(Indexer(_settings(index=index)).reindex, paths, skip_invalid)
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@index_option
+def delete(ids: tuple[str, ...], index: str | None) -> None:
+    """Delete articles by id (all or none: an unknown id deletes nothing)."""
+    with _reported():
+        count = Indexer(_settings(index=index)).delete(ids)
+    click.echo(f"{count} deleted")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@index_option
+def stats(as_json: bool, index: str | None) -> None:
+    """Articles, date span, categories and size on disk."""
+    with _reported():
+        data = SearchEngine(_settings(index=index)).stats()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"index:      {data['index']} ({data['generation']}, {data['segments']} segment(s))")
+    click.echo(f"articles:   {data['articles']}")
+    click.echo(f"dates:      {data['first_date'] or '-'} .. {data['last_date'] or '-'}")
+    click.echo(f"size:       {data['size_bytes'] / 1e6:.1f} MB")
+    click.echo("categories:")
+    for name, count in data["categories"].items():
+        click.echo(f"  {count:>7}  {name}")
+
+
+@cli.command()
+@click.argument("query", default="")
+@click.option(
+    "--from", "date_from", metavar="DATE", help="First day (YYYY-MM-DD, YYYY-MM or YYYY)."
+)
+@click.option("--to", "date_to", metavar="DATE", help="Last day, inclusive.")
+@click.option("--category", help="Only this category.")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
+@index_option
+def search(
+    query: str,
+    date_from: str | None,
+    date_to: str | None,
+    category: str | None,
+    sort: str,
+    page: int,
+    per_page: int,
+    as_json: bool,
+    index: str | None,
+) -> None:
+    """Search the index as the website does."""
+    request = SearchRequest(
+        q=query,
+        date_from=date_from,
+        date_to=date_to,
+        category=category,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
+    with _reported():
+        result = SearchEngine(_settings(index=index)).search(request)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result['total']} result(s) in {result['took_ms']} ms")
+    for number, hit in enumerate(result["hits"], (page - 1) * per_page + 1):
+        date = (hit["date"] or "")[:10]
+        click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")
+
+
+@cli.command()
+@click.option("--host", default=None, help=SETTINGS_HELP["host"] + " [default: 127.0.0.1]")
+@click.option("--port", type=int, default=None, help=SETTINGS_HELP["port"] + " [default: 8000]")
+@click.option("--threads", type=int, default=None, help=SETTINGS_HELP["threads"] + " [default: 8]")
+@index_option
+def serve(host: str | None, port: int | None, threads: int | None, index: str | None) -> None:
+    """Serve the HTTP API with waitress."""
+    import waitress
+
+    from timkiem.api import create_app
+
+    settings = _settings(index=index, host=host, port=port, threads=threads)
+    engine = SearchEngine(settings)
+    health = engine.health()
+    if health["status"] != "ok":
+        click.echo(f"warning: {health['reason']}", err=True)
+    app = create_app(settings, engine)
+    click.echo(f"serving {settings.index} on http://{settings.host}:{settings.port}", err=True)
+    waitress.serve(
+        app, host=settings.host, port=settings.port, threads=settings.threads, ident="timkiem"
+    )
+
+
+def main() -> None:
+    cli(prog_name="timkiem")

@@ -1,0 +1,63 @@
+"""The one exception hierarchy of timkiem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TimkiemError(Exception):
+    """Base class of every error timkiem reports to a user."""
+
+
+class ConfigError(TimkiemError):
+    """A setting has a value timkiem cannot use."""
+
+
+class InvalidParameter(TimkiemError):
+    """A request or command parameter is malformed or out of range."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+        self.message = message
+
+
+class ArticleNotFound(TimkiemError):
+    """No article with the requested id is in the index."""
+
+    def __init__(self, article_id: str) -> None:
+        super().__init__(f"no article with id {article_id!r}")
+        self.article_id = article_id
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad input record: where it is and what is wrong with it."""
+
+    source: str
+    line: int | None
+    record_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        who = f" id={self.record_id}:" if self.record_id is not None else ""
+        return f"{where}:{who} {self.message}"
+
+
+class InvalidInput(TimkiemError):
+    """Input records were rejected; nothing from the batch was written."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        shown = "\n".join(str(p) for p in problems[:50])
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} invalid record(s); nothing was written:\n{shown}{more}")
+
+
+class IndexUnavailable(TimkiemError):
+    """The index is missing, unreadable or corrupt."""
+
+
+class IndexLocked(TimkiemError):
+    """Another writer holds the index lock."""

@@ -1,0 +1,229 @@
+"""Writing the index: ingest (upsert), delete and reindex, each one atomic commit."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh.index import FileIndex
+from whoosh.writing import IndexWriter
+
+from timkiem.config import Settings
+from timkiem.errors import ArticleNotFound, InvalidInput, Problem
+from timkiem.records import Article, RecordError, parse_article, record_id
+from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
+from timkiem.sources import RawRecord, SourceError, read_records
+from timkiem.storage import IndexDirectory
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest or reindex did."""
+
+    added: int = 0
+    replaced: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+    generation: str | None = None
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.replaced} replaced, {self.rejected} rejected "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+def article_document(article: Article) -> dict[str, Any]:
+    """The Whoosh fields of one article."""
+    doc: dict[str, Any] = {
+        "id": article.id,
+        "record": json.dumps(article.to_json(), ensure_ascii=False),
+    }
+    if article.timestamp is not None:
+        doc["timestamp"] = article.timestamp
+    if article.category:
+        doc["category"] = article.category
+    for name in TEXT_FIELDS:
+        text = getattr(article, name)
+        if text:
+            for pattern in (FOLDED, ACCENTED, BIGRAM):
+                doc[pattern.format(name)] = text
+    return doc
+
+
+def _raw_records(paths: Iterable[str]) -> Iterator[RawRecord | Problem]:
+    for path in paths:
+        try:
+            yield from read_records(path)
+        except SourceError as exc:
+            yield Problem(exc.source, exc.line, None, exc.message)
+
+
+class Indexer:
+    """Adds, replaces and deletes articles; rebuilds the index."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.directory = IndexDirectory(settings.index)
+
+    def _writer(self, index: FileIndex, procs: int) -> IndexWriter:
+        if procs > 1:
+            return index.writer(procs=procs, multisegment=True, limitmb=256)
+        return index.writer(limitmb=256)
+
+    def _write(
+        self,
+        writer: IndexWriter,
+        index: FileIndex,
+        paths: Iterable[str],
+        skip_invalid: bool,
+        progress: Progress | None,
+        fresh: bool,
+    ) -> IngestReport:
+        report = IngestReport()
+        seen: dict[str, str] = {}
+        max_text = self.settings.max_text_length
+        with index.searcher() as searcher:
+            for item in _raw_records(paths):
+                if isinstance(item, Problem):
+                    report.problems.append(item)
+                    continue
+                where = f"{item.source}:{item.line}"
+                rid = record_id(item.data)
+                if item.error is not None:
+                    report.problems.append(Problem(item.source, item.line, rid, item.error))
+                    continue
+                try:
+                    article = parse_article(item.data, max_text)
+                except RecordError as exc:
+                    report.problems.append(Problem(item.source, item.line, rid, str(exc)))
+                    continue
+                if article.id in seen:
+                    report.problems.append(
+                        Problem(
+                            item.source,
+                            item.line,
+                            article.id,
+                            f"duplicate id in this batch (first at {seen[article.id]})",
+                        )
+                    )
+                    continue
+                seen[article.id] = where
+                if report.problems and not skip_invalid:
+                    continue  # keep validating to report every problem
+                doc = article_document(article)
+                if not fresh and searcher.document_number(id=article.id) is not None:
+                    writer.update_document(**doc)
+                    report.replaced += 1
+                else:
+                    writer.add_document(**doc)
+                    report.added += 1
+                if progress is not None:
+                    progress(1)
+        report.rejected = len(report.problems)
+        return report
+
+    def ingest(
+        self,
+        paths: Iterable[str],
+        *,
+        skip_invalid: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Add or replace the articles of ``paths`` in one atomic commit.
+
+        Without ``skip_invalid`` any bad record rejects the whole batch
+        (``InvalidInput``); with it the good records are committed and the bad
+        ones reported.
+        """
+        started = time.monotonic()
+        with self.directory.writer_lock(self.settings.lock_timeout):
+            name = self.directory.current_name()
+            fresh = name is None
+            if name is None:
+                name, index = self.directory.new_generation()
+            else:
+                index = self.directory.open_generation(name)
+            report = self._commit(index, paths, skip_invalid, progress, fresh)
+            if fresh:
+                if report.added == 0:
+                    self.directory.remove_generation(name)
+                else:
+                    self.directory.switch_to(name)
+            report.generation = name
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _commit(
+        self,
+        index: FileIndex,
+        paths: Iterable[str],
+        skip_invalid: bool,
+        progress: Progress | None,
+        fresh: bool,
+    ) -> IngestReport:
+        writer = self._writer(index, self.settings.ingest_procs)
+        try:
+            report = self._write(writer, index, paths, skip_invalid, progress, fresh)
+        except BaseException:
+            writer.cancel()
+            raise
+        if report.problems and not skip_invalid:
+            writer.cancel()
+            raise InvalidInput(report.problems)
+        if report.added or report.replaced:
+            writer.commit()
+        else:
+            writer.cancel()
+        return report
+
+    def reindex(
+        self,
+        paths: Iterable[str],
+        *,
+        skip_invalid: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Build a new index from ``paths`` and switch to it in one step.
+
+        The live index keeps serving until the switch; on any failure it stays
+        live and the partial build is removed.
+        """
+        started = time.monotonic()
+        with self.directory.writer_lock(self.settings.lock_timeout):
+            name, index = self.directory.new_generation()
+            try:
+                report = self._commit(index, paths, skip_invalid, progress, fresh=True)
+            except BaseException:
+                self.directory.remove_generation(name)
+                raise
+            self.directory.switch_to(name)
+            self.directory.remove_old_generations(keep=2)
+            report.generation = name
+        report.seconds = time.monotonic() - started
+        return report
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Delete articles by id, all or none: an unknown id deletes nothing."""
+        wanted = list(dict.fromkeys(ids))
+        with self.directory.writer_lock(self.settings.lock_timeout):
+            index = self.directory.open_current()
+            with index.searcher() as searcher:
+                missing = [i for i in wanted if searcher.document_number(id=i) is None]
+            if missing:
+                raise ArticleNotFound(", ".join(missing))
+            writer = index.writer()
+            try:
+                for article_id in wanted:
+                    writer.delete_by_term("id", article_id)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+        return len(wanted)

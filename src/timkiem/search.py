@@ -1,0 +1,469 @@
+"""Searching the index: ranked and date-sorted queries, facets and snippets.
+
+One :class:`SearchEngine` serves every request thread. It keeps one Whoosh
+searcher per index generation (a snapshot) and swaps in a new one when an
+ingest commits or a reindex switches generations. Totals and facets come from
+sets of document numbers, built per term and cached per snapshot, so they are
+exact without scoring every match.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import threading
+import time
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.collectors import TimeLimitCollector
+from whoosh.scoring import BM25F
+from whoosh.searching import Searcher, TimeLimit
+
+from timkiem.config import Settings
+from timkiem.dates import isoformat, parse_range_bound, year_of
+from timkiem.errors import ArticleNotFound, IndexUnavailable, InvalidParameter
+from timkiem.query import ParsedQuery, Word, parse_query
+from timkiem.schema import ACCENTED, BIGRAM, FOLDED
+from timkiem.snippets import make_snippet
+from timkiem.storage import IndexDirectory
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_PER_PAGE = 100
+_NO_DATE = 10**12  # column value of an article without a date is above this
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Field weights and BM25F parameters of relevance ranking."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    title_b: float = 0.5
+    title: float = 2.0
+    body: float = 1.0
+    accented: float = 0.6
+    bigram: float = 1.0
+
+
+RANKING = Ranking()
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search, as the API and the CLI ask for it."""
+
+    q: str = ""
+    date_from: str | None = None
+    date_to: str | None = None
+    category: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+
+
+class Snapshot:
+    """A searcher over one index state, and what is derived from it."""
+
+    def __init__(self, searcher: Searcher, generation: str, token: object) -> None:
+        self.searcher = searcher
+        self.generation = generation
+        self.token = token
+        self.lock = threading.Lock()
+        reader = searcher.reader()
+        self.doc_count = reader.doc_count()
+        self.deleted: frozenset[int] = (
+            frozenset(n for n in range(reader.doc_count_all()) if reader.is_deleted(n))
+            if reader.has_deletions()
+            else frozenset()
+        )
+        stamps = list(reader.column_reader("timestamp")) if reader.has_column("timestamp") else []
+        self.timestamps: list[int | None] = [t if t < _NO_DATE else None for t in stamps]
+        cats = list(reader.column_reader("category")) if reader.has_column("category") else []
+        self.categories: list[str] = [
+            c.decode("utf-8") if isinstance(c, bytes) else c for c in cats
+        ]
+        dated = sorted(
+            (t, n) for n, t in enumerate(self.timestamps) if t is not None and n not in self.deleted
+        )
+        self.by_date_ts = [t for t, _ in dated]
+        self.by_date_doc = [n for _, n in dated]
+        self.years: list[int | None] = [
+            year_of(t) if t is not None else None for t in self.timestamps
+        ]
+        self._postings: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
+        self.cache: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
+
+    def docs(self, field: str, text: str) -> frozenset[int]:
+        """Live documents holding ``text`` in ``field`` (cached, LRU)."""
+        key = (field, text)
+        found = self._postings.get(key)
+        if found is not None:
+            self._postings.move_to_end(key)
+            return found
+        try:
+            ids = frozenset(self.searcher.postings(field, text).all_ids())
+        except Exception:  # whoosh raises TermNotFound (and others) for absent terms
+            ids = frozenset()
+        if self.deleted and ids:
+            ids = ids - self.deleted
+        self._postings[key] = ids
+        if len(self._postings) > 4096:
+            self._postings.popitem(last=False)
+        return ids
+
+    def date_range(self, start: int | None, end: int | None) -> tuple[int, int]:
+        """Slice bounds into the date order for an inclusive timestamp range."""
+        lo = 0 if start is None else bisect.bisect_left(self.by_date_ts, start)
+        hi = len(self.by_date_ts) if end is None else bisect.bisect_right(self.by_date_ts, end)
+        return lo, max(lo, hi)
+
+
+def _bigrams(words: list[Word]) -> list[str]:
+    return [f"{a.folded}_{b.folded}" for a, b in zip(words, words[1:])]
+
+
+def build_scoring_query(parsed: ParsedQuery, ranking: Ranking = RANKING) -> wq.Query:
+    """The Whoosh query whose BM25F score orders relevance results."""
+    subs: list[wq.Query] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(field: str, text: str, boost: float) -> None:
+        if (field, text) not in seen:
+            seen.add((field, text))
+            subs.append(wq.Term(field, text, boost=boost))
+
+    for name, weight in (("title", ranking.title), ("body", ranking.body)):
+        for word in parsed.words:
+            add(FOLDED.format(name), word.folded, weight)
+            if word.has_accents:
+                add(ACCENTED.format(name), word.accented, weight * ranking.accented)
+        for pair in _bigrams(parsed.words):
+            add(BIGRAM.format(name), pair, weight * ranking.bigram)
+    return wq.Or(subs)
+
+
+class SearchEngine:
+    """Answers searches and article lookups from the live index generation."""
+
+    def __init__(self, settings: Settings, ranking: Ranking = RANKING) -> None:
+        self.settings = settings
+        self.ranking = ranking
+        self.directory = IndexDirectory(settings.index)
+        self._snapshot: Snapshot | None = None
+        self._swap = threading.Lock()
+
+    # -- index state -----------------------------------------------------------
+
+    def _weighting(self) -> BM25F:
+        r = self.ranking
+        return BM25F(
+            B=r.b,
+            K1=r.k1,
+            title_f_B=r.title_b,
+            title_a_B=r.title_b,
+            title_b_B=r.title_b,
+        )
+
+    def snapshot(self) -> Snapshot:
+        """The current snapshot, refreshed if the index changed since."""
+        current = self._snapshot
+        token = self.directory.current_token()
+        if current is not None and current.token == token:
+            with current.lock:
+                fresh = current.searcher.up_to_date()
+            if fresh:
+                return current
+        with self._swap:
+            current = self._snapshot
+            if current is not None and current.token == token:
+                with current.lock:
+                    if current.searcher.up_to_date():
+                        return current
+            index = self.directory.open_current()
+            generation = self.directory.current_name() or ""
+            try:
+                searcher = index.searcher(weighting=self._weighting())
+                snap = Snapshot(searcher, generation, token)
+            except Exception as exc:
+                raise IndexUnavailable(
+                    f"the index in {self.directory.path / generation} cannot be read "
+                    f"({type(exc).__name__}: {exc}); rebuild it with 'timkiem reindex FILE'"
+                ) from None
+            self._snapshot = snap
+            return snap
+
+    def close(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.searcher.close()
+            self._snapshot = None
+
+    # -- requests ------------------------------------------------------------
+
+    def validate(self, request: SearchRequest) -> tuple[ParsedQuery, int | None, int | None]:
+        """Check every parameter; ``InvalidParameter`` names the bad one."""
+        limit = self.settings.max_query_length
+        if len(request.q) > limit:
+            raise InvalidParameter(
+                "q", f"is {len(request.q)} characters long; the limit is {limit}"
+            )
+        if request.sort not in SORTS:
+            raise InvalidParameter(
+                "sort", f"must be one of {', '.join(SORTS)}, not {request.sort!r}"
+            )
+        if not 1 <= request.per_page <= MAX_PER_PAGE:
+            raise InvalidParameter("per_page", f"must be between 1 and {MAX_PER_PAGE}")
+        if request.page < 1:
+            raise InvalidParameter("page", "must be 1 or more")
+        window = self.settings.max_result_window
+        if request.page * request.per_page > window:
+            raise InvalidParameter(
+                "page", f"page x per_page must be at most {window}; refine the query instead"
+            )
+        start = end = None
+        for param, value, is_end in (
+            ("from", request.date_from, False),
+            ("to", request.date_to, True),
+        ):
+            if value:
+                try:
+                    bound = parse_range_bound(value, end=is_end)
+                except ValueError as exc:
+                    raise InvalidParameter(param, str(exc)) from None
+                if is_end:
+                    end = bound
+                else:
+                    start = bound
+        if start is not None and end is not None and start > end:
+            raise InvalidParameter("from", "is after 'to'")
+        return parse_query(request.q, self.settings.max_query_terms), start, end
+
+    def search(self, request: SearchRequest) -> dict[str, Any]:
+        """Run one search and return the API's response body."""
+        began = time.perf_counter()
+        parsed, start, end = self.validate(request)
+        snap = self.snapshot()
+        key = (
+            parsed.key(),
+            start,
+            end,
+            request.category,
+            request.sort,
+            request.page,
+            request.per_page,
+        )
+        with snap.lock:
+            cached = snap.cache.get(key)
+            if cached is not None:
+                snap.cache.move_to_end(key)
+            else:
+                cached = self._run(snap, parsed, start, end, request)
+                if self.settings.cache_size and not cached.get("partial"):
+                    snap.cache[key] = cached
+                    if len(snap.cache) > self.settings.cache_size:
+                        snap.cache.popitem(last=False)
+        result = dict(cached)
+        result["query"] = request.q
+        result["took_ms"] = round((time.perf_counter() - began) * 1000, 2)
+        return result
+
+    def _matches(self, snap: Snapshot, parsed: ParsedQuery) -> set[int] | None:
+        """Every live document the query matches (None: every document)."""
+        if parsed.is_empty:
+            return None
+        matched: set[int] = set()
+        for word in parsed.words:
+            matched |= snap.docs(FOLDED.format("title"), word.folded)
+            matched |= snap.docs(FOLDED.format("body"), word.folded)
+        for phrase in parsed.phrases:
+            matched &= self._phrase_docs(snap, phrase)
+        return matched
+
+    def _phrase_docs(self, snap: Snapshot, words: list[Word]) -> set[int]:
+        if len(words) == 1:
+            return set(snap.docs(FOLDED.format("title"), words[0].folded)) | snap.docs(
+                FOLDED.format("body"), words[0].folded
+            )
+        result: set[int] | None = None
+        for pair in _bigrams(words):
+            docs = set(snap.docs(BIGRAM.format("title"), pair)) | snap.docs(
+                BIGRAM.format("body"), pair
+            )
+            result = docs if result is None else result & docs
+        return result or set()
+
+    def _run(
+        self,
+        snap: Snapshot,
+        parsed: ParsedQuery,
+        start: int | None,
+        end: int | None,
+        request: SearchRequest,
+    ) -> dict[str, Any]:
+        matched = self._matches(snap, parsed)
+        excluded: set[int] = set()
+        for words in parsed.excluded:
+            excluded |= self._phrase_docs(snap, words)
+
+        allowed: set[int] | None = None
+        if start is not None or end is not None:
+            lo, hi = snap.date_range(start, end)
+            allowed = set(snap.by_date_doc[lo:hi])
+        if request.category:
+            in_category = set(snap.docs("category", request.category))
+            allowed = in_category if allowed is None else allowed & in_category
+
+        if matched is None:
+            final = (
+                set(allowed)
+                if allowed is not None
+                else (set(range(len(snap.timestamps))) - snap.deleted)
+            )
+        else:
+            final = matched if allowed is None else matched & allowed
+        final -= excluded
+
+        window = request.page * request.per_page
+        partial = False
+        if request.sort == "relevance" and not parsed.is_empty:
+            ranked, partial = self._ranked(snap, parsed, final, window)
+        else:
+            ranked = self._by_date(snap, final, window, newest=request.sort != "oldest")
+        page_docs = ranked[(request.page - 1) * request.per_page : window]
+        terms = {w.folded for w in parsed.words}
+        hits = [self._hit(snap, docnum, score, terms) for docnum, score in page_docs]
+        response: dict[str, Any] = {
+            "total": len(final),
+            "page": request.page,
+            "per_page": request.per_page,
+            "hits": hits,
+            "facets": self._facets(snap, final),
+        }
+        if partial:
+            response["partial"] = True
+        if parsed.dropped:
+            response["ignored_terms"] = parsed.dropped
+        return response
+
+    def _ranked(
+        self, snap: Snapshot, parsed: ParsedQuery, final: set[int], window: int
+    ) -> tuple[list[tuple[int, float | None]], bool]:
+        if not final:
+            return [], False
+        scoring = build_scoring_query(parsed, self.ranking)
+        collector = snap.searcher.collector(limit=window, filter=final)
+        limit = self.settings.query_time_limit
+        timed = (
+            TimeLimitCollector(collector, timelimit=limit, use_alarm=False)
+            if limit > 0
+            else collector
+        )
+        partial = False
+        try:
+            snap.searcher.search_with_collector(scoring, timed)
+        except TimeLimit:
+            partial = True
+        results = timed.results()
+        return [
+            (hit.docnum, round(hit.score, 4) if hit.score is not None else None) for hit in results
+        ], partial
+
+    def _by_date(
+        self, snap: Snapshot, final: set[int], window: int, newest: bool
+    ) -> list[tuple[int, float | None]]:
+        order = snap.by_date_doc
+        picked: list[int] = []
+        if len(final) * 8 < len(order):
+            stamps = snap.timestamps
+            dated = sorted(
+                (d for d in final if stamps[d] is not None),
+                key=lambda d: (stamps[d], d),
+                reverse=newest,
+            )
+            picked = dated[:window]
+        else:
+            walk = reversed(order) if newest else iter(order)
+            for docnum in walk:
+                if docnum in final:
+                    picked.append(docnum)
+                    if len(picked) >= window:
+                        break
+        if len(picked) < window:
+            undated = sorted(d for d in final if snap.timestamps[d] is None)
+            picked.extend(undated[: window - len(picked)])
+        return [(d, None) for d in picked]
+
+    def _facets(self, snap: Snapshot, final: set[int]) -> dict[str, dict[str, int]]:
+        years = Counter(map(snap.years.__getitem__, final))
+        cats = Counter(map(snap.categories.__getitem__, final))
+        return {
+            "year": {str(y): n for y, n in sorted(years.items(), key=lambda i: -(i[0] or 0)) if y},
+            "category": {c: n for c, n in cats.most_common() if c},
+        }
+
+    def _record(self, snap: Snapshot, docnum: int) -> dict[str, Any]:
+        stored = snap.searcher.stored_fields(docnum)
+        record: dict[str, Any] = json.loads(stored["record"])
+        return record
+
+    def _hit(
+        self, snap: Snapshot, docnum: int, score: float | None, terms: set[str]
+    ) -> dict[str, Any]:
+        record = self._record(snap, docnum)
+        return {
+            "id": record["id"],
+            "title": record.get("title") or "",
+            "url": record.get("url"),
+            "date": record.get("date"),
+            "category": record.get("category"),
+            "author": record.get("author"),
+            "score": score,
+            "snippet": make_snippet(record.get("body") or record.get("title") or "", terms),
+        }
+
+    def article(self, article_id: str) -> dict[str, Any]:
+        """The full stored record of one article."""
+        snap = self.snapshot()
+        with snap.lock:
+            docnum = snap.searcher.document_number(id=article_id)
+            if docnum is None:
+                raise ArticleNotFound(article_id)
+            return self._record(snap, docnum)
+
+    def stats(self) -> dict[str, Any]:
+        """Size and shape of the live index."""
+        snap = self.snapshot()
+        stamps = snap.by_date_ts
+        with snap.lock:
+            cats = Counter(
+                snap.categories[n]
+                for n in range(len(snap.categories))
+                if n not in snap.deleted and snap.categories[n]
+            )
+            segments = (
+                len(snap.searcher.reader().leaf_readers())
+                if hasattr(snap.searcher.reader(), "leaf_readers")
+                else 1
+            )
+        folder = self.directory.path / snap.generation
+        size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+        return {
+            "articles": snap.doc_count,
+            "first_date": isoformat(stamps[0]) if stamps else None,
+            "last_date": isoformat(stamps[-1]) if stamps else None,
+            "categories": dict(cats.most_common()),
+            "size_bytes": size,
+            "segments": segments,
+            "generation": snap.generation,
+            "index": str(self.directory.path),
+        }
+
+    def health(self) -> dict[str, Any]:
+        """Whether the index can answer; never raises for a broken index."""
+        try:
+            snap = self.snapshot()
+        except IndexUnavailable as exc:
+            return {"status": "unavailable", "reason": str(exc)}
+        return {"status": "ok", "articles": snap.doc_count, "generation": snap.generation}

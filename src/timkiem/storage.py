@@ -1,0 +1,212 @@
+"""The index directory on disk: generations, durable commits and the writer lock.
+
+Layout of the index directory::
+
+    index/
+      CURRENT          name of the live generation, replaced atomically
+      LOCK             held (flock) by the one writer; names its process
+      gen-000001/      a Whoosh index
+      gen-000002/      ...
+
+``reindex`` builds a new generation beside the live one and switches
+``CURRENT`` in one rename, so readers see the old index or the new one, never
+a mix. Every file Whoosh writes is fsynced when closed, and the directory
+after each rename, so a reported commit survives a crash.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
+from whoosh.index import EmptyIndexError, FileIndex
+
+from timkiem.errors import IndexLocked, IndexUnavailable
+from timkiem.schema import build_schema
+
+CURRENT = "CURRENT"
+LOCK = "LOCK"
+INDEX_NAME = "MAIN"
+_GEN = re.compile(r"^gen-(\d{6,})$")
+
+
+def fsync_directory(path: str | Path) -> None:
+    """Make a directory's entries (new, renamed and removed files) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_on_close(stream: StructFile) -> None:
+    handle = stream.file
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+class DurableFileStorage(FileStorage):
+    """A Whoosh ``FileStorage`` whose files and renames reach the disk."""
+
+    def create_file(
+        self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any
+    ) -> StructFile:
+        stream = super().create_file(name, excl=excl, mode=mode, **kwargs)
+        stream.onclose = _fsync_on_close
+        return stream
+
+    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
+        super().rename_file(oldname, newname, safe=safe)
+        fsync_directory(self.folder)
+
+    def temp_storage(self, name: str | None = None) -> FileStorage:
+        # Scratch space of multi-process writers: no need to be durable.
+        return FileStorage.temp_storage(self, name)
+
+
+class IndexDirectory:
+    """The index directory: which generation is live, and the writer lock."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # -- generations -------------------------------------------------------
+
+    def current_name(self) -> str | None:
+        """The live generation's directory name, or None for a new index."""
+        try:
+            name = (self.path / CURRENT).read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise IndexUnavailable(f"cannot read {self.path / CURRENT}: {exc}") from None
+        if not _GEN.match(name):
+            raise IndexUnavailable(
+                f"{self.path / CURRENT} names no generation ({name[:40]!r}); "
+                "rebuild the index with 'timkiem reindex'"
+            )
+        return name
+
+    def current_token(self) -> tuple[int, int] | None:
+        """A cheap fingerprint of CURRENT that changes when it is replaced."""
+        try:
+            st = os.stat(self.path / CURRENT)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns)
+
+    def generations(self) -> list[str]:
+        """Every generation directory present, oldest first."""
+        if not self.path.is_dir():
+            return []
+        names = [p.name for p in self.path.iterdir() if _GEN.match(p.name) and p.is_dir()]
+        return sorted(names, key=lambda n: int(n[4:]))
+
+    def open_current(self) -> FileIndex:
+        """Open the live generation; ``IndexUnavailable`` says what is wrong."""
+        if not self.path.exists():
+            raise IndexUnavailable(
+                f"no index at {self.path}; create one with 'timkiem ingest FILE'"
+            )
+        name = self.current_name()
+        if name is None:
+            raise IndexUnavailable(
+                f"{self.path} holds no index yet; create one with 'timkiem ingest FILE'"
+            )
+        return self.open_generation(name)
+
+    def open_generation(self, name: str) -> FileIndex:
+        folder = self.path / name
+        if not folder.is_dir():
+            raise IndexUnavailable(
+                f"the live index {folder} is missing; rebuild it with 'timkiem reindex FILE'"
+            )
+        try:
+            return DurableFileStorage(str(folder)).open_index(INDEX_NAME)
+        except EmptyIndexError:
+            raise IndexUnavailable(
+                f"{folder} holds no readable index; rebuild it with 'timkiem reindex FILE'"
+            ) from None
+        except Exception as exc:  # whoosh raises many kinds on damaged files
+            raise IndexUnavailable(
+                f"the index in {folder} is damaged ({type(exc).__name__}: {exc}); "
+                "rebuild it with 'timkiem reindex FILE'"
+            ) from None
+
+    def new_generation(self) -> tuple[str, FileIndex]:
+        """Create an empty generation directory (not yet live)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        existing = self.generations()
+        number = int(existing[-1][4:]) + 1 if existing else 1
+        name = f"gen-{number:06d}"
+        folder = self.path / name
+        folder.mkdir()
+        index = DurableFileStorage(str(folder)).create_index(build_schema(), INDEX_NAME)
+        fsync_directory(self.path)
+        return name, index
+
+    def switch_to(self, name: str) -> None:
+        """Make ``name`` the live generation in one atomic rename."""
+        tmp = self.path / f".{CURRENT}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="ascii") as handle:
+            handle.write(name + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path / CURRENT)
+        fsync_directory(self.path)
+
+    def remove_old_generations(self, keep: int = 2) -> None:
+        """Delete all but the newest ``keep`` generations (never the live one)."""
+        live = self.current_name()
+        for name in self.generations()[:-keep]:
+            if name != live:
+                shutil.rmtree(self.path / name, ignore_errors=True)
+
+    def remove_generation(self, name: str) -> None:
+        shutil.rmtree(self.path / name, ignore_errors=True)
+
+    # -- the writer lock -----------------------------------------------------
+
+    @contextmanager
+    def writer_lock(self, timeout: float) -> Iterator[None]:
+        """Hold the one-writer lock, waiting up to ``timeout`` seconds.
+
+        The lock is an ``flock`` on ``LOCK``: the kernel releases it when its
+        holder dies, so a killed writer never leaves the index locked.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+                        who = f" by process {holder}" if holder else ""
+                        raise IndexLocked(
+                            f"the index {self.path} is locked{who}: another ingest, "
+                            f"delete or reindex is running; gave up after {timeout:g} s "
+                            "(set TIMKIEM_LOCK_TIMEOUT to wait longer)"
+                        ) from None
+                    time.sleep(0.05)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+            yield
+            os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)
