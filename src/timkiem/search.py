@@ -79,9 +79,16 @@ class Snapshot:
             if reader.has_deletions()
             else frozenset()
         )
-        stamps = list(reader.column_reader("timestamp")) if reader.has_column("timestamp") else []
+        # A column is absent when no article has a value for it: then all are empty.
+        everyone = reader.doc_count_all()
+        stamps = (
+            list(reader.column_reader("timestamp"))
+            if reader.has_column("timestamp")
+            else [_NO_DATE] * everyone
+        )
         self.timestamps: list[int | None] = [t if t < _NO_DATE else None for t in stamps]
         cats = list(reader.column_reader("category")) if reader.has_column("category") else []
+        cats = cats or [""] * everyone
         self.categories: list[str] = [
             c.decode("utf-8") if isinstance(c, bytes) else c for c in cats
         ]
