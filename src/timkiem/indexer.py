@@ -150,7 +150,12 @@ class Indexer:
                 name, index = self.directory.new_generation()
             else:
                 index = self.directory.open_generation(name)
-            report = self._commit(index, paths, skip_invalid, progress, fresh)
+            try:
+                report = self._commit(index, paths, skip_invalid, progress, fresh)
+            except BaseException:
+                if fresh:  # the generation never went live: leave no trace of it
+                    self.directory.remove_generation(name)
+                raise
             if fresh:
                 if report.added == 0:
                     self.directory.remove_generation(name)
