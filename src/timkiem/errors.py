@@ -40,9 +40,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.source if self.line is None else f"{self.source}:{self.line}"
-        who = f" id={self.record_id}:" if self.record_id is not None else ""
-        return f"{where}:{who} {self.message}"
+        if self.line is None:  # the whole file, not one record
+            return f"{self.source}: {self.message}"
+        return f"{self.source}:{self.line}: id={self.record_id or '?'}: {self.message}"
 
 
 class InvalidInput(TimkiemError):
