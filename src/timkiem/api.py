@@ -141,13 +141,18 @@ def _handle_unexpected(
 
 
 def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError) -> None:
-    code = (ex.title or "error").lower().replace(" ", "_")
+    # Falcon's titles read "404 Not Found": the code is "not_found".
+    code = re.sub(r"^\d+\s*", "", ex.title or "error").lower().replace(" ", "_") or "error"
     param = None
     if isinstance(ex, falcon.HTTPInvalidParam | falcon.HTTPMissingParam):
         code = "invalid_parameter"
         named = _PARAM_NAME.search(ex.description or "")
         param = named.group(1) if named else None
     message = ex.description or ex.title or "error"
+    if ex.status_code == 404 and not ex.description:
+        message = f"no such path {req.path!r}; see /search, /articles/ID, /health, /stats"
+    elif ex.status_code == 405 and not ex.description:
+        message = f"method {req.method} is not allowed; the API answers GET"
     resp.content_type = falcon.MEDIA_JSON
     resp.text = dumps(_error_body(ex.status_code, code, message, param))
 
