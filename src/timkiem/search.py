@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whoosh import query as wq
-from whoosh.collectors import TimeLimitCollector
+from whoosh.collectors import Collector, TimeLimitCollector
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher, TimeLimit
 
@@ -126,6 +126,28 @@ class Snapshot:
         lo = 0 if start is None else bisect.bisect_left(self.by_date_ts, start)
         hi = len(self.by_date_ts) if end is None else bisect.bisect_right(self.by_date_ts, end)
         return lo, max(lo, hi)
+
+
+class FilteredTimeLimit(TimeLimitCollector):
+    """A time-limited collector that keeps only the documents in ``allow``.
+
+    Whoosh's ``TimeLimitCollector`` feeds its child every match directly, so
+    the filter of a wrapped ``FilterCollector`` is silently skipped.
+    """
+
+    def __init__(self, child: Collector, allow: set[int], timelimit: float) -> None:
+        super().__init__(child, timelimit=timelimit, use_alarm=False)
+        self.allow = allow
+
+    def collect_matches(self) -> None:
+        child = self.child
+        offset = child.offset
+        allow = self.allow
+        for sub_docnum in child.matches():
+            if self.timedout:
+                raise TimeLimit
+            if offset + sub_docnum in allow:
+                child.collect(sub_docnum)
 
 
 def _bigrams(words: list[Word]) -> list[str]:
@@ -360,12 +382,11 @@ class SearchEngine:
         if not final:
             return [], False
         scoring = build_scoring_query(parsed, self.ranking)
-        collector = snap.searcher.collector(limit=window, filter=final)
         limit = self.settings.query_time_limit
         timed = (
-            TimeLimitCollector(collector, timelimit=limit, use_alarm=False)
+            FilteredTimeLimit(snap.searcher.collector(limit=window), final, limit)
             if limit > 0
-            else collector
+            else snap.searcher.collector(limit=window, filter=final)
         )
         partial = False
         try:
