@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
+import pickle
+import struct
 import threading
 import time
+import zlib
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from whoosh import query as wq
@@ -33,6 +40,17 @@ from timkiem.storage import IndexDirectory
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
 _NO_DATE = 10**12  # column value of an article without a date is above this
+# What Whoosh raises reading damaged files (it also raises bare ``Exception``).
+_DAMAGE = (
+    OSError,
+    EOFError,
+    ValueError,
+    struct.error,
+    zlib.error,
+    pickle.UnpicklingError,
+)
+
+log = logging.getLogger("timkiem.search")
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,7 @@ class Snapshot:
         self.generation = generation
         self.token = token
         self.lock = threading.Lock()
+        self.damage: str | None = None  # why reading it failed, if it did
         reader = searcher.reader()
         self.doc_count = reader.doc_count()
         self.deleted: frozenset[int] = (
@@ -224,6 +243,23 @@ class SearchEngine:
             self._snapshot = snap
             return snap
 
+    @contextmanager
+    def _reading(self, snap: Snapshot) -> Iterator[None]:
+        """Report a live index whose files fail to read as unavailable (503)."""
+        try:
+            yield
+        except Exception as exc:
+            if not (isinstance(exc, _DAMAGE) or type(exc) is Exception):
+                raise
+            log.exception("reading the index generation %s failed", snap.generation)
+            reason = (
+                f"the index in {self.directory.path / snap.generation} cannot be read "
+                f"({type(exc).__name__}: {exc}); it is damaged: rebuild it with "
+                "'timkiem reindex FILE'"
+            )
+            snap.damage = reason
+            raise IndexUnavailable(reason) from None
+
     def close(self) -> None:
         if self._snapshot is not None:
             self._snapshot.searcher.close()
@@ -288,7 +324,8 @@ class SearchEngine:
             if cached is not None:
                 snap.cache.move_to_end(key)
             else:
-                cached = self._run(snap, parsed, start, end, request)
+                with self._reading(snap):
+                    cached = self._run(snap, parsed, start, end, request)
                 if self.settings.cache_size and not cached.get("partial"):
                     snap.cache[key] = cached
                     if len(snap.cache) > self.settings.cache_size:
@@ -454,7 +491,7 @@ class SearchEngine:
     def article(self, article_id: str) -> dict[str, Any]:
         """The full stored record of one article."""
         snap = self.snapshot()
-        with snap.lock:
+        with snap.lock, self._reading(snap):
             docnum = snap.searcher.document_number(id=article_id)
             if docnum is None:
                 raise ArticleNotFound(article_id)
@@ -475,8 +512,7 @@ class SearchEngine:
                 if hasattr(snap.searcher.reader(), "leaf_readers")
                 else 1
             )
-        folder = self.directory.path / snap.generation
-        size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+        size = _folder_size(self.directory.path / snap.generation)
         return {
             "articles": snap.doc_count,
             "first_date": isoformat(stamps[0]) if stamps else None,
@@ -494,4 +530,17 @@ class SearchEngine:
             snap = self.snapshot()
         except IndexUnavailable as exc:
             return {"status": "unavailable", "reason": str(exc)}
+        if snap.damage is not None:
+            return {"status": "unavailable", "reason": snap.damage}
         return {"status": "ok", "articles": snap.doc_count, "generation": snap.generation}
+
+
+def _folder_size(folder: Path) -> int:
+    """Bytes in a generation's files; files a writer removes meanwhile count 0."""
+    total = 0
+    for path in folder.iterdir():
+        try:
+            total += path.stat().st_size
+        except FileNotFoundError:
+            continue
+    return total

@@ -13,7 +13,7 @@ import io
 import json
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -70,28 +70,45 @@ def read_records(path: str) -> Iterator[RawRecord]:
     """Yield every record of one file, in order."""
     handle = _open_binary(path)
     source = "<stdin>" if path == "-" else path
-    try:
-        try:
-            content = handle.read()
-        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
-            reason = (
-                "truncated gzip file" if isinstance(exc, EOFError) else f"bad gzip data ({exc})"
-            )
-            raise SourceError(source, reason) from None
-    finally:
-        if handle is not sys.stdin.buffer:
-            handle.close()
+    content = _read_all(source, handle)
     kind = _format_of(path, content[:4096])
     if content.startswith(b"\xef\xbb\xbf"):
         content = content[3:]
     if kind == "jsonl":
-        yield from _jsonl(source, content)
+        records = _jsonl(source, content)
     else:
         text = _decode(source, content)
-        if kind == "array":
-            yield from _array(source, text)
+        records = _array(source, text) if kind == "array" else _csv(source, text)
+    found = False
+    for record in records:
+        found = True
+        yield record
+    if not found:
+        what = "is empty" if not content.strip() else "holds no records"
+        raise SourceError(source, f"the file {what}; nothing to index", 1)
+
+
+def _read_all(source: str, handle: IO[bytes]) -> bytes:
+    """The whole (decompressed) content; a damaged gzip names the line it breaks in."""
+    chunks: list[bytes] = []
+    # read1: a truncated gzip then loses no data decompressed before the break
+    read: Callable[[int], bytes] = getattr(handle, "read1", handle.read)
+    try:
+        while True:
+            chunk = read(1 << 16)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+        line = sum(c.count(b"\n") for c in chunks) + 1
+        if isinstance(exc, EOFError):
+            reason = f"truncated gzip file: it ends inside line {line}"
         else:
-            yield from _csv(source, text)
+            reason = f"bad gzip data ({exc})"
+        raise SourceError(source, reason, line if chunks else None) from None
+    finally:
+        if handle is not sys.stdin.buffer:
+            handle.close()
 
 
 def _decode(source: str, content: bytes) -> str:

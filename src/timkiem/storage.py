@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -38,6 +39,8 @@ CURRENT = "CURRENT"
 LOCK = "LOCK"
 INDEX_NAME = "MAIN"
 _GEN = re.compile(r"^gen-(\d{6,})$")
+
+log = logging.getLogger("timkiem.storage")
 
 
 def fsync_directory(path: str | Path) -> None:
@@ -144,8 +147,13 @@ class IndexDirectory:
             ) from None
 
     def new_generation(self) -> tuple[str, FileIndex]:
-        """Create an empty generation directory (not yet live)."""
+        """Create an empty generation directory (not yet live).
+
+        Call it holding the writer lock: generations newer than the live one
+        are then leftovers of builds that never finished, and are removed.
+        """
         self.path.mkdir(parents=True, exist_ok=True)
+        self.remove_abandoned_generations()
         existing = self.generations()
         number = int(existing[-1][4:]) + 1 if existing else 1
         name = f"gen-{number:06d}"
@@ -172,6 +180,16 @@ class IndexDirectory:
             if name != live:
                 shutil.rmtree(self.path / name, ignore_errors=True)
 
+    def remove_abandoned_generations(self) -> None:
+        """Delete generations newer than the live one (unfinished builds)."""
+        live = self.current_name()
+        if live is None:
+            return
+        for name in self.generations():
+            if int(name[4:]) > int(live[4:]):
+                log.warning("removing %s, left by a build that did not finish", self.path / name)
+                shutil.rmtree(self.path / name, ignore_errors=True)
+
     def remove_generation(self, name: str) -> None:
         shutil.rmtree(self.path / name, ignore_errors=True)
 
@@ -182,7 +200,10 @@ class IndexDirectory:
         """Hold the one-writer lock, waiting up to ``timeout`` seconds.
 
         The lock is an ``flock`` on ``LOCK``: the kernel releases it when its
-        holder dies, so a killed writer never leaves the index locked.
+        holder dies, so a killed writer never leaves the index locked. The
+        holder writes its pid in ``LOCK`` and erases it when done; a pid found
+        there on taking the lock is a writer that died mid-write, whose
+        uncommitted changes Whoosh discards: that is reported, then cleared.
         """
         self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
@@ -204,9 +225,20 @@ class IndexDirectory:
                             "(set TIMKIEM_LOCK_TIMEOUT to wait longer)"
                         ) from None
                     time.sleep(0.05)
+            stale = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+            if stale:
+                log.warning(
+                    "the previous writer of %s (process %s) stopped without finishing "
+                    "(killed or crashed); its unfinished changes were discarded and its "
+                    "lock cleared; the last completed commit is intact",
+                    self.path,
+                    stale,
+                )
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-            yield
-            os.ftruncate(fd, 0)
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)  # a clean exit, failed or not, leaves no pid
         finally:
             os.close(fd)
