@@ -98,16 +98,9 @@ class Snapshot:
             if reader.has_deletions()
             else frozenset()
         )
-        # A column is absent when no article has a value for it: then all are empty.
-        everyone = reader.doc_count_all()
-        stamps = (
-            list(reader.column_reader("timestamp"))
-            if reader.has_column("timestamp")
-            else [_NO_DATE] * everyone
-        )
+        stamps = _column(reader, "timestamp")
         self.timestamps: list[int | None] = [t if t < _NO_DATE else None for t in stamps]
-        cats = list(reader.column_reader("category")) if reader.has_column("category") else []
-        cats = cats or [""] * everyone
+        cats = _column(reader, "category")
         self.categories: list[str] = [
             c.decode("utf-8") if isinstance(c, bytes) else c for c in cats
         ]
@@ -167,6 +160,19 @@ class FilteredTimeLimit(TimeLimitCollector):
                 raise TimeLimit
             if offset + sub_docnum in allow:
                 child.collect(sub_docnum)
+
+
+def _column(reader: Any, name: str) -> list[Any]:
+    """One value per document of a column, read segment by segment.
+
+    A segment where no article has a value has no column file; Whoosh's reader
+    of several segments then skips it (leaving the list short), while a
+    segment's own reader gives the column's empty value for each document.
+    """
+    values: list[Any] = []
+    for leaf, _offset in reader.leaf_readers():
+        values.extend(leaf.column_reader(name))
+    return values
 
 
 def _bigrams(words: list[Word]) -> list[str]:

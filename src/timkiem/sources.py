@@ -102,7 +102,7 @@ def _read_all(source: str, handle: IO[bytes]) -> bytes:
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
         line = sum(c.count(b"\n") for c in chunks) + 1
         if isinstance(exc, EOFError):
-            reason = f"truncated gzip file: it ends inside line {line}"
+            reason = f"truncated gzip file: it breaks off at line {line}"
         else:
             reason = f"bad gzip data ({exc})"
         raise SourceError(source, reason, line if chunks else None) from None

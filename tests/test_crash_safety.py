@@ -1,0 +1,153 @@
+"""Crash safety: killed writers, durable commits, stale locks, leftover builds."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from conftest import EXAMPLES, ROOT, write_jsonl
+from timkiem.config import Settings
+from timkiem.indexer import Indexer
+from timkiem.search import SearchEngine, SearchRequest
+from timkiem.storage import LOCK, IndexDirectory
+
+
+def load_script(name: str) -> ModuleType:
+    """A script of ``scripts/`` as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_crash_loop_short(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A few SIGKILLs of real `timkiem ingest`/`reindex` processes (the script does 50+)."""
+    crash_loop = load_script("crash_loop")
+    argv = ["--kills", "4", "--batch", "60", "--reindex-every", "3", "--work", str(tmp_path)]
+    assert crash_loop.main([*argv, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "kills survived: 4" in out
+    # the kills really happened and the index is still checked by a fresh reader
+    state = crash_loop.read_state(tmp_path / "index")
+    assert crash_loop.PROBE_ID in state
+
+
+def test_commit_fsyncs_every_file_and_directory(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc to name the fsynced files")
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    Indexer(settings).ingest([str(EXAMPLES)])
+    index = Path(settings.index).resolve()
+    live = index / IndexDirectory(index).current_name()  # type: ignore[operator]
+    files = [str(p) for p in live.iterdir() if p.name != "MAIN_WRITELOCK"]
+    assert len(files) >= 2  # a segment and the table of contents
+    for name in files:
+        assert_synced_then_renamed(name, live, synced)
+    assert_synced_then_renamed(str(index / "CURRENT"), index, synced)
+
+    # a later ingest (same generation) syncs its segment and its new TOC
+    synced.clear()
+    Indexer(settings).ingest([str(EXAMPLES)])
+    tocs = [str(p) for p in live.iterdir() if p.name.endswith(".toc")]
+    assert tocs == [str(live / "_MAIN_2.toc")]
+    assert_synced_then_renamed(tocs[0], live, synced)
+
+
+def assert_synced_then_renamed(name: str, folder: Path, synced: list[str]) -> None:
+    """``name`` (or the temporary file renamed to it) was fsynced, then its folder."""
+    final = Path(name).name
+    writes = [i for i, path in enumerate(synced) if Path(path).name.lstrip(".").startswith(final)]
+    assert writes, f"{name} was never fsynced"
+    assert str(folder) in synced[writes[0] :], f"{folder} not fsynced after {name}"
+
+
+def _kill_while_holding_lock(index: Path) -> int:
+    """Run a writer that takes the lock and is SIGKILLed holding it; its pid."""
+    code = (
+        "import os, signal, sys\n"
+        "from timkiem.storage import IndexDirectory\n"
+        "with IndexDirectory(sys.argv[1]).writer_lock(1.0):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(index)], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    return int((index / LOCK).read_text())
+
+
+def test_stale_lock_is_reported_and_cleared(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    Indexer(settings).ingest([str(EXAMPLES)])
+    dead = _kill_while_holding_lock(Path(settings.index))
+    new = write_jsonl(tmp_path / "new.jsonl", [{"id": "x1", "title": "Bài mới"}])
+    with caplog.at_level(logging.WARNING, logger="timkiem.storage"):
+        report = Indexer(settings.__class__.load({"index": settings.index, "lock_timeout": 0.5}))
+        assert report.ingest([str(new)]).added == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(f"process {dead}" in m and "stopped without finishing" in m for m in messages)
+    assert (Path(settings.index) / LOCK).read_text() == ""  # cleared after a clean exit
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="timkiem.storage"):
+        Indexer(settings).delete(["x1"])
+    assert not caplog.records  # no false alarm after a clean exit
+
+
+def test_lock_is_released_when_a_write_fails(settings: Settings, tmp_path: Path) -> None:
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "title": ""}])
+    Indexer(settings).ingest([str(EXAMPLES)])
+    with pytest.raises(Exception, match="invalid record"):
+        Indexer(settings).ingest([str(bad)])
+    assert (Path(settings.index) / LOCK).read_text() == ""
+
+
+def test_leftover_of_a_killed_reindex_is_removed(settings: Settings, tmp_path: Path) -> None:
+    Indexer(settings).ingest([str(EXAMPLES)])
+    index = Path(settings.index)
+    leftover = index / "gen-000002"
+    leftover.mkdir()
+    (leftover / "MAIN_half_written.seg").write_bytes(b"\0" * 100)
+    Indexer(settings).reindex([str(EXAMPLES)])
+    directory = IndexDirectory(index)
+    assert not (leftover / "MAIN_half_written.seg").exists()
+    assert directory.current_name() == "gen-000002"
+    engine = SearchEngine(settings)
+    assert engine.search(SearchRequest(q="công đoàn"))["total"] > 0
+    engine.close()
+
+
+def test_segments_without_dates_or_categories(settings: Settings, tmp_path: Path) -> None:
+    """Found by the crash loop: a segment where no article has a date."""
+    dated = write_jsonl(
+        tmp_path / "a.jsonl",
+        [{"id": "a", "title": "công đoàn", "date": "2020-01-01", "category": "Tin"}],
+    )
+    undated = write_jsonl(tmp_path / "b.jsonl", [{"id": "b", "title": "công đoàn"}])
+    Indexer(settings).ingest([str(dated)])
+    Indexer(settings).ingest([str(undated)])
+    engine = SearchEngine(settings)
+    result = engine.search(SearchRequest(q="công đoàn"))
+    assert result["total"] == 2
+    assert result["facets"] == {"year": {"2020": 1}, "category": {"Tin": 1}}
+    newest = engine.search(SearchRequest(sort="newest"))
+    assert [h["id"] for h in newest["hits"]] == ["a", "b"]  # undated last
+    assert engine.search(SearchRequest(category="Tin"))["total"] == 1
+    engine.close()
