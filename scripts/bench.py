@@ -1,0 +1,641 @@
+"""Speed and memory of timkiem at scale, next to a naive Whoosh baseline.
+
+Measures on the shared news corpus (see README, "Performance"): full-build
+ingest rate and peak memory (``timkiem reindex`` in a subprocess, resident
+memory of its whole process tree), query latency in-process and over HTTP
+against a real ``timkiem serve`` on 127.0.0.1, throughput with concurrent
+clients, server memory and time to ready; the same for the baseline in
+scripts/bench_baseline.py. Prints one table: figure, target, PASS/FAIL and the
+ratio to the baseline (above 1 means timkiem is better).
+
+    .venv/bin/python scripts/bench.py            # full run (about 20 minutes)
+    .venv/bin/python scripts/bench.py --quick    # subsets, a few minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+SCRIPTS = Path(__file__).resolve().parent
+NAIVE = SCRIPTS / "bench_baseline.py"
+ROOT = SCRIPTS.parent
+sys.path.insert(0, str(SCRIPTS))
+
+from bench_baseline import NaiveSearch  # noqa: E402
+from timkiem.analysis import fold  # noqa: E402
+from timkiem.config import Settings  # noqa: E402
+from timkiem.search import SearchEngine, SearchRequest  # noqa: E402
+
+RSS = "news-rss-2025-2026.jsonl.gz"
+FULL = "news-fulltext-2017.jsonl.gz"
+MB = 1_000_000
+PAGE = os.sysconf("SC_PAGE_SIZE")
+WORD = re.compile(r"[^\W\d_]+")
+Params = dict[str, str]
+
+
+# -- memory of a process tree ---------------------------------------------------
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants, now."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += _rss(pid)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def peak_rss(pid: int) -> int:
+    """The peak resident bytes (VmHWM) of one live process."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_bytes: int
+    output: str
+
+
+def run_measured(cmd: list[str], log: Path, timeout: float) -> Measured:
+    """Run ``cmd`` to completion; wall time and peak memory of its process tree."""
+    with open(log, "w") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        peak = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - started > timeout:
+                proc.kill()
+                proc.wait()
+                raise SystemExit(f"{' '.join(cmd)} took longer than {timeout:.0f} s; see {log}")
+            peak = max(peak, tree_rss(proc.pid))
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = log.read_text(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text[-2000:]}")
+    return Measured(seconds, max(peak, usage.ru_maxrss * 1024), text)
+
+
+# -- the query mix --------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    titles: list[str]
+    months: list[str]
+
+
+def read_lines(path: Path, limit: int | None) -> Iterator[str]:
+    opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle):
+            if limit is not None and number >= limit:
+                return
+            if line.strip():
+                yield line
+
+
+def load_corpus(path: Path) -> Corpus:
+    titles, months = [], set()
+    for line in read_lines(path, None):
+        rec = json.loads(line)
+        if rec.get("title"):
+            titles.append(unicodedata.normalize("NFC", rec["title"]))
+        if rec.get("date"):
+            months.add(rec["date"][:7])
+    return Corpus(titles, sorted(months))
+
+
+class QueryMix:
+    """Queries from corpus titles: 1-6 words, half without accents, some with a
+    date range, some sorted by date, pages 1-5. Same seed, same queries."""
+
+    def __init__(self, corpus: Corpus, seed: int) -> None:
+        self.corpus = corpus
+        self.rng = random.Random(seed)
+
+    def next(self) -> Params:
+        rng = self.rng
+        words: list[str] = []
+        while not words:
+            words = WORD.findall(rng.choice(self.corpus.titles).lower())
+        count = min(rng.randint(1, 6), len(words))
+        first = rng.randint(0, len(words) - count)
+        text = " ".join(words[first : first + count])
+        params = {"q": text if rng.random() < 0.5 else fold(text)}
+        months = self.corpus.months
+        if months and rng.random() < 0.3:
+            start = rng.randrange(len(months))
+            end = min(len(months) - 1, start + rng.randint(0, 2))
+            params["from"], params["to"] = months[start], months[end]
+        if rng.random() < 0.3:
+            params["sort"] = "newest" if rng.random() < 0.8 else "oldest"
+        params["page"] = str(rng.randint(1, 5))
+        return params
+
+    def take(self, count: int) -> list[Params]:
+        return [self.next() for _ in range(count)]
+
+
+def kind(params: Params) -> str:
+    if "from" in params:
+        return "date_range"
+    if params.get("sort", "relevance") != "relevance":
+        return "date_sort"
+    return "plain"
+
+
+# -- latency --------------------------------------------------------------------
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+@dataclass
+class Latency:
+    """Milliseconds per query of several runs, summarized as medians of runs."""
+
+    runs: list[list[tuple[str, float]]] = field(default_factory=list)
+
+    def figure(self, pct: float, only: str | None = None) -> float:
+        per_run = [
+            percentile([ms for k, ms in run if only is None or k == only], pct) for run in self.runs
+        ]
+        return statistics.median(per_run)
+
+
+def time_queries(queries: list[Params], ask: Callable[[Params], None]) -> list[tuple[str, float]]:
+    timings = []
+    for params in queries:
+        began = time.perf_counter()
+        ask(params)
+        timings.append((kind(params), (time.perf_counter() - began) * 1000))
+    return timings
+
+
+def engine_ask(engine: SearchEngine) -> Callable[[Params], None]:
+    def ask(params: Params) -> None:
+        engine.search(
+            SearchRequest(
+                q=params["q"],
+                date_from=params.get("from"),
+                date_to=params.get("to"),
+                sort=params.get("sort", "relevance"),
+                page=int(params["page"]),
+            )
+        )
+
+    return ask
+
+
+class Client:
+    """One keep-alive HTTP connection to the server under test."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def get(self, params: Params) -> int:
+        try:
+            self.conn.request("GET", "/search?" + urlencode(params))
+            resp = self.conn.getresponse()
+            resp.read()
+            return resp.status
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            return 0
+
+    def ask(self, params: Params) -> None:
+        status = self.get(params)
+        if status != 200:
+            raise SystemExit(f"HTTP {status} for {params}")
+
+
+# -- servers --------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    """A server process on loopback; ``ready_seconds`` from start to first answer."""
+
+    def __init__(self, cmd: list[str], port: int, log: Path) -> None:
+        self.port = port
+        self.log = open(log, "w")
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        probe = {"q": "việt nam", "page": "1"}
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"server exited ({self.proc.returncode}); see {log}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/search?" + urlencode(probe))
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.perf_counter() - started > 120:
+                self.stop()
+                raise SystemExit(f"server not ready after 120 s; see {log}")
+            time.sleep(0.005)
+        self.ready_seconds = time.perf_counter() - started
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def throughput(port: int, corpus: Corpus, clients: int, seconds: float) -> dict[str, float]:
+    """Queries per second with ``clients`` concurrent keep-alive clients."""
+    done = [0] * clients
+    errors = [0] * clients
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    deadline = time.perf_counter() + seconds
+
+    def work(number: int) -> None:
+        client = Client(port)
+        mix = QueryMix(corpus, 10_000 + number)
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            status = client.get(mix.next())
+            latencies[number].append((time.perf_counter() - began) * 1000)
+            if status == 200:
+                done[number] += 1
+            else:
+                errors[number] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 60)
+    elapsed = time.perf_counter() - started
+    merged = [ms for part in latencies for ms in part]
+    return {
+        "qps": sum(done) / elapsed,
+        "errors": float(sum(errors)),
+        "p50": percentile(merged, 50),
+        "p99": percentile(merged, 99),
+    }
+
+
+# -- one system, measured ---------------------------------------------------------
+
+
+@dataclass
+class System:
+    """How to build, serve and query one system under test."""
+
+    name: str
+    build: Callable[[Path, Path], list[str]]
+    serve: Callable[[Path, int], list[str]]
+    open: Callable[[Path], tuple[Callable[[Params], None], Callable[[], None]]]
+
+
+def _timkiem_open(dest: Path) -> tuple[Callable[[Params], None], Callable[[], None]]:
+    engine = SearchEngine(Settings.load({"index": str(dest)}))
+    engine.health()
+    return engine_ask(engine), engine.close
+
+
+def _naive_open(dest: Path) -> tuple[Callable[[Params], None], Callable[[], None]]:
+    naive = NaiveSearch(str(dest))
+
+    def ask(params: Params) -> None:
+        naive.search(params)
+
+    return ask, naive.ix.close
+
+
+TIMKIEM = System(
+    "timkiem",
+    lambda src, dest: [sys.executable, "-m", "timkiem", "reindex", "--index", str(dest), str(src)],
+    lambda dest, port: [
+        sys.executable,
+        "-m",
+        "timkiem",
+        "serve",
+        "--index",
+        str(dest),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ],
+    _timkiem_open,
+)
+BASELINE = System(
+    "baseline",
+    lambda src, dest: [sys.executable, str(NAIVE), "build", str(src), str(dest)],
+    lambda dest, port: [sys.executable, str(NAIVE), "serve", str(dest), str(port)],
+    _naive_open,
+)
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def ingest(
+    system: System, sources: dict[str, tuple[Path, int]], work: Path, figures: dict[str, float]
+) -> None:
+    for label, (src, count) in sources.items():
+        dest = work / f"{system.name}-{label}"
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        say(f"{system.name}: building {label} ({count:,} records)")
+        done = run_measured(system.build(src, dest), work / f"{system.name}-{label}.log", 3600)
+        figures[f"ingest_{label}_s"] = done.seconds
+        figures[f"ingest_{label}_rate"] = count / done.seconds
+        figures[f"ingest_{label}_peak"] = done.peak_bytes / MB
+        say(f"{system.name}: {label} in {done.seconds:.1f} s, peak {done.peak_bytes / MB:.0f} MB")
+
+
+def latency_figures(prefix: str, latency: Latency, figures: dict[str, float]) -> None:
+    for pct in (50, 95, 99):
+        figures[f"{prefix}_p{pct}"] = latency.figure(pct)
+    for only in ("date_range", "date_sort"):
+        for pct in (50, 99):
+            figures[f"{prefix}_{only}_p{pct}"] = latency.figure(pct, only)
+
+
+def search(
+    system: System, corpus: Corpus, args: argparse.Namespace, work: Path, figures: dict[str, float]
+) -> None:
+    dest = work / f"{system.name}-rss"
+    ask, close = system.open(dest)
+    latency = Latency()
+    for run in range(args.runs):
+        say(f"{system.name}: in-process run {run + 1}/{args.runs}")
+        latency.runs.append(time_queries(QueryMix(corpus, 1000 + run).take(args.queries), ask))
+    close()
+    latency_figures("inproc", latency, figures)
+
+    ready: list[float] = []
+    server: Server | None = None
+    try:
+        for _ in range(args.runs):
+            if server is not None:
+                server.stop()
+            port = free_port()
+            server = Server(system.serve(dest, port), port, work / f"{system.name}-serve.log")
+            ready.append(server.ready_seconds)
+        assert server is not None
+        figures["ready_s"] = statistics.median(ready)
+        client = Client(server.port)
+        latency = Latency()
+        for run in range(args.runs):
+            say(f"{system.name}: HTTP run {run + 1}/{args.runs}")
+            mix = QueryMix(corpus, 2000 + run).take(args.queries)
+            latency.runs.append(time_queries(mix, client.ask))
+        latency_figures("http", latency, figures)
+        say(f"{system.name}: {args.clients} clients for {args.duration:g} s")
+        load = throughput(server.port, corpus, args.clients, args.duration)
+        figures.update({f"load_{k}": v for k, v in load.items()})
+        figures["server_rss"] = peak_rss(server.proc.pid) / MB
+    finally:
+        if server is not None:
+            server.stop()
+
+
+# -- the table ------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    label: str
+    key: str
+    unit: str
+    target: float | None = None
+    higher_is_better: bool = False
+
+
+def rows(rss_count: int, full_count: int) -> list[Row]:
+    ms = "ms"
+    table = [
+        Row(f"ingest news-rss, {rss_count:,} items", "ingest_rss_rate", "/s", 153_825 / 90, True),
+        Row("  seconds", "ingest_rss_s", "s"),
+        Row("  peak memory (process tree)", "ingest_rss_peak", "MB", 1500),
+        Row(
+            f"ingest news-fulltext, {full_count:,} articles",
+            "ingest_full_rate",
+            "/s",
+            35_439 / 60,
+            True,
+        ),
+        Row("  seconds", "ingest_full_s", "s"),
+        Row("  peak memory (process tree)", "ingest_full_peak", "MB", 1500),
+    ]
+    for prefix, title, p50 in (("inproc", "search in-process", 5.0), ("http", "search HTTP", 10.0)):
+        table += [
+            Row(f"{title} p50", f"{prefix}_p50", ms, p50),
+            Row(f"{title} p95", f"{prefix}_p95", ms),
+            Row(f"{title} p99", f"{prefix}_p99", ms, 60.0),
+            Row("  date-range p50", f"{prefix}_date_range_p50", ms, p50),
+            Row("  date-range p99", f"{prefix}_date_range_p99", ms, 60.0),
+            Row("  date-sorted p50", f"{prefix}_date_sort_p50", ms, p50),
+            Row("  date-sorted p99", f"{prefix}_date_sort_p99", ms, 60.0),
+        ]
+    table += [
+        Row("throughput, 8 clients", "load_qps", "q/s", 150.0, True),
+        Row("  errors", "load_errors", "", 0.0),
+        Row("  latency under load p50", "load_p50", ms),
+        Row("  latency under load p99", "load_p99", ms),
+        Row("server peak resident memory", "server_rss", "MB", 400.0),
+        Row("server ready after start", "ready_s", "s", 1.0),
+    ]
+    return table
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit in ("/s", "q/s", "MB", ""):
+        return f"{value:,.0f}{' ' + unit if unit else ''}"
+    return f"{value:,.2f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+
+
+def table(ours: dict[str, float], base: dict[str, float], rss_count: int, full_count: int) -> str:
+    lines = [
+        f"{'figure':<38} {'timkiem':>11} {'target':>12} {'':>4} {'baseline':>11} {'ratio':>7}",
+        "-" * 88,
+    ]
+    for row in rows(rss_count, full_count):
+        value = ours.get(row.key)
+        target = verdict = ""
+        if row.target is not None:
+            sign = ">=" if row.higher_is_better else "<="
+            target = f"{sign} {_fmt(row.target, row.unit)}"
+            if value is not None:
+                ok = value >= row.target if row.higher_is_better else value <= row.target
+                verdict = "PASS" if ok else "FAIL"
+        other = base.get(row.key)
+        ratio = "-"
+        if value is not None and other is not None and value > 0 and other > 0:
+            ratio = f"{(value / other if row.higher_is_better else other / value):.1f}x"
+        lines.append(
+            f"{row.label:<38} {_fmt(value, row.unit):>11} {target:>12} {verdict:>4} "
+            f"{_fmt(other, row.unit):>11} {ratio:>7}"
+        )
+    return "\n".join(lines)
+
+
+def subset(src: Path, limit: int | None, dest: Path) -> tuple[Path, int]:
+    """``src`` itself (counted) or its first ``limit`` records as plain JSON Lines."""
+    if limit is None:
+        return src, sum(1 for _ in read_lines(src, None))
+    count = 0
+    with open(dest, "w", encoding="utf-8") as out:
+        for line in read_lines(src, limit):
+            out.write(line)
+            count += 1
+    return dest, count
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=ROOT.parent / "shared" / "corpus",
+        help="directory of the shared corpus",
+    )
+    parser.add_argument("--work", type=Path, help="scratch directory (default: a new temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="20,000 items, 3,000 articles, 1 run of 100 queries, 10 s load",
+    )
+    parser.add_argument("--rss-limit", type=int, help="use only the first N news-rss items")
+    parser.add_argument("--full-limit", type=int, help="use only the first N full articles")
+    parser.add_argument("--runs", type=int, help="latency runs, medians reported (default 3)")
+    parser.add_argument("--queries", type=int, help="queries per latency run (default 300)")
+    parser.add_argument("--duration", type=float, help="seconds of load (default 60)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--skip-baseline", action="store_true", help="measure timkiem only")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the indexes already built in --work (no ingest figures)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.rss_limit = args.rss_limit or (20_000 if quick else None)
+    args.full_limit = args.full_limit or (3_000 if quick else None)
+    args.runs = args.runs or (1 if quick else 3)
+    args.queries = args.queries or (100 if quick else 300)
+    args.duration = args.duration or (10.0 if quick else 60.0)
+    if args.reuse and args.work is None:
+        parser.error("--reuse needs --work")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    for name in (RSS, FULL):
+        if not (args.corpus / name).exists():
+            raise SystemExit(f"missing {args.corpus / name}: the shared corpus is needed")
+    work = args.work or Path(tempfile.mkdtemp(prefix="timkiem-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        rss, rss_count = subset(args.corpus / RSS, args.rss_limit, work / "rss.jsonl")
+        full, full_count = subset(args.corpus / FULL, args.full_limit, work / "full.jsonl")
+        corpus = load_corpus(rss)
+        sources = {"rss": (rss, rss_count), "full": (full, full_count)}
+        systems = [TIMKIEM] if args.skip_baseline else [TIMKIEM, BASELINE]
+        figures: dict[str, dict[str, float]] = {s.name: {} for s in systems}
+        for system in systems:
+            if not args.reuse:
+                ingest(system, sources, work, figures[system.name])
+        for system in systems:
+            search(system, corpus, args, work, figures[system.name])
+    finally:
+        if args.work is None and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    ours, base = figures["timkiem"], figures.get("baseline", {})
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    limited = args.rss_limit is not None or args.full_limit is not None
+    scope = "subsets: the targets are for the full corpus" if limited else "full corpus"
+    print(
+        f"\ntimkiem benchmark ({scope}; {args.runs} run(s) x {args.queries} queries, "
+        f"{args.clients} clients x {args.duration:g} s; ratio > 1: timkiem better)"
+    )
+    print(table(ours, base, rss_count, full_count))
+
+
+if __name__ == "__main__":
+    main()
