@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from timkiem.dates import isoformat
-from timkiem.records import Article, RecordError, parse_article, record_id
+from timkiem.errors import RecordError
+from timkiem.records import Article, parse_article, record_id
 
 
 def test_minimal_record() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from timkiem.errors import Problem
-from timkiem.sources import RawRecord, SourceError, count_records, read_records
+from timkiem.errors import Problem, SourceError
+from timkiem.sources import RawRecord, count_records, read_records
 
 BOM = b"\xef\xbb\xbf"
 RECORDS = [

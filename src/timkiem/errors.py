@@ -55,6 +55,20 @@ class InvalidInput(TimkiemError):
         super().__init__(f"{len(problems)} invalid record(s); nothing was written:\n{shown}{more}")
 
 
+class RecordError(TimkiemError, ValueError):
+    """One input record is invalid; the message says which field and why."""
+
+
+class SourceError(TimkiemError):
+    """A whole input file cannot be read (missing, truncated, not UTF-8...)."""
+
+    def __init__(self, source: str, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.line = line
+        self.message = message
+
+
 class IndexUnavailable(TimkiemError):
     """The index is missing, unreadable or corrupt."""
 

@@ -12,10 +12,10 @@ from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
 
 from timkiem.config import Settings
-from timkiem.errors import ArticleNotFound, InvalidInput, Problem
-from timkiem.records import Article, RecordError, parse_article, record_id
+from timkiem.errors import ArticleNotFound, InvalidInput, Problem, RecordError, SourceError
+from timkiem.records import Article, parse_article, record_id
 from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
-from timkiem.sources import RawRecord, SourceError, read_records
+from timkiem.sources import RawRecord, read_records
 from timkiem.storage import IndexDirectory
 
 Progress = Callable[[int], None]

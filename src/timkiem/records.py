@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from timkiem.dates import isoformat, parse_article_date, to_timestamp
+from timkiem.errors import RecordError
 
 KNOWN_FIELDS = ("id", "title", "body", "date", "category", "url", "author", "tags")
 MAX_ID_LENGTH = 200
@@ -42,10 +43,6 @@ class Article:
             tags=list(self.tags),
         )
         return data
-
-
-class RecordError(ValueError):
-    """A record is invalid; the message says why."""
 
 
 def _nfc_deep(value: Any) -> Any:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from timkiem.errors import SourceError
+
 
 @dataclass(frozen=True)
 class RawRecord:
@@ -27,16 +29,6 @@ class RawRecord:
     line: int
     data: Any = None
     error: str | None = None
-
-
-class SourceError(Exception):
-    """A whole file cannot be read (missing, truncated, not UTF-8...)."""
-
-    def __init__(self, source: str, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.source = source
-        self.line = line
-        self.message = message
 
 
 def _open_binary(path: str) -> IO[bytes]:
