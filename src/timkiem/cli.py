@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -196,9 +197,22 @@ def serve(host: str | None, port: int | None, threads: int | None, index: str | 
         click.echo(f"warning: {health['reason']}", err=True)
     app = create_app(settings, engine)
     click.echo(f"serving {settings.index} on http://{settings.host}:{settings.port}", err=True)
-    waitress.serve(
-        app, host=settings.host, port=settings.port, threads=settings.threads, ident="timkiem"
-    )
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)  # waitress closes its sockets and threads on SystemExit
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        waitress.serve(
+            app, host=settings.host, port=settings.port, threads=settings.threads, ident="timkiem"
+        )
+    except OSError as exc:  # the address is taken or cannot be bound
+        raise click.ClickException(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        engine.close()
+    click.echo("stopped", err=True)
 
 
 def main() -> None:
