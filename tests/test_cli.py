@@ -6,6 +6,8 @@ import gzip
 import json
 import re
 import shutil
+import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -257,3 +259,17 @@ def test_version_and_help(runner: CliRunner) -> None:
     help_text = run(runner, "--help").stdout
     for command in ("ingest", "reindex", "delete", "stats", "search", "serve"):
         assert command in help_text
+
+
+def test_serve_on_a_taken_port_is_a_clean_error(runner: CliRunner, loaded: str) -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        try:
+            result = run(runner, "serve", "--port", port, "--index", loaded)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    assert result.exit_code == 1
+    assert f"Error: cannot listen on 127.0.0.1:{port}: " in result.stderr
