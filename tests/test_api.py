@@ -451,3 +451,32 @@ def test_excluded_words_are_excluded(client: TestClient) -> None:
     assert ids and not ids & with_word
     assert body["total"] == len(ids)
     assert set(all_ids(client, q="lao động")) - with_word == ids
+
+
+@pytest.mark.parametrize(
+    "query_string",
+    [
+        "q=%ff%fe%00",
+        "q=%c3",
+        "from=%c3%28&to=%ff",
+        "page=%00",
+        "per_page=&page=",
+        "q=a&q=b&q=%22",
+        "category=%ff",
+        "sort=",
+        "q=" + "%e1%bb%87" * 400,
+    ],
+)
+def test_raw_query_strings_never_fail(client: TestClient, query_string: str) -> None:
+    result = client.simulate_get("/search", query_string=query_string)
+    assert result.status_code in (200, 400), result.text
+    assert set(result.json) in (RESPONSE_KEYS, RESPONSE_KEYS | {"partial"}, {"error"})
+
+
+@pytest.mark.parametrize(
+    "path", ["/articles/", "/articles/%ff", "/articles/a/b/../c", "/articles/%00"]
+)
+def test_odd_article_paths_never_fail(client: TestClient, path: str) -> None:
+    result = client.simulate_get(path)
+    assert result.status_code in (400, 404), result.text
+    assert "error" in result.json
