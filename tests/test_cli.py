@@ -85,6 +85,9 @@ def test_ingest_reads_standard_input(runner: CliRunner, index: str) -> None:
     result = run(runner, "ingest", "-", "--index", index, input=text)
     assert result.exit_code == 0, result.output
     assert summary(result) == (1, 0, 0)
+    piped = gzip.compress(text.replace("s1", "s2").encode())  # zcat-less: gzip on stdin
+    result = runner.invoke(cli, ["ingest", "-", "--index", index], input=piped)
+    assert summary(result) == (1, 0, 0)
 
 
 def test_ingest_gzipped_csv(runner: CliRunner, index: str, tmp_path: Path) -> None:

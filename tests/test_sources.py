@@ -154,6 +154,16 @@ def test_dash_reads_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
         ]
 
 
+def test_gzip_is_recognized_without_the_suffix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(gzip.compress(csv_bytes()))))
+    assert [r.data["id"] for r in read_records("-")] == ["a", "b"]
+    path = tmp_path / "articles.jsonl"
+    path.write_bytes(gzip.compress(BOM + jsonl(RECORDS)))
+    assert [r.data["id"] for r in read(path)] == ["a", "b"]
+
+
 def test_count_records_for_progress(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl.gz"
     path.write_bytes(gzip.compress(jsonl(RECORDS * 5)))

@@ -63,6 +63,9 @@ def read_records(path: str) -> Iterator[RawRecord]:
     handle = _open_binary(path)
     source = "<stdin>" if path == "-" else path
     content = _read_all(source, handle)
+    if content.startswith(b"\x1f\x8b") and not path.endswith(".gz"):  # piped or misnamed gzip
+        unzipped: IO[bytes] = gzip.GzipFile(fileobj=io.BytesIO(content))  # type: ignore[assignment]
+        content = _read_all(source, unzipped)
     kind = _format_of(path, content[:4096])
     if content.startswith(b"\xef\xbb\xbf"):
         content = content[3:]
