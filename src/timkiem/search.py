@@ -29,6 +29,7 @@ from whoosh.collectors import Collector, TimeLimitCollector
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher, TimeLimit
 
+from timkiem.analysis import nfc
 from timkiem.config import Settings
 from timkiem.dates import isoformat, parse_range_bound, year_of
 from timkiem.errors import ArticleNotFound, IndexUnavailable, InvalidParameter
@@ -276,10 +277,11 @@ class SearchEngine:
     def validate(self, request: SearchRequest) -> tuple[ParsedQuery, int | None, int | None]:
         """Check every parameter; ``InvalidParameter`` names the bad one."""
         limit = self.settings.max_query_length
-        if len(request.q) > limit:
-            raise InvalidParameter(
-                "q", f"is {len(request.q)} characters long; the limit is {limit}"
-            )
+        length = len(request.q)
+        if limit < length <= 4 * limit:
+            length = len(nfc(request.q))  # decomposed (NFD) accents do not count
+        if length > limit:
+            raise InvalidParameter("q", f"is {length} characters long; the limit is {limit}")
         if request.sort not in SORTS:
             raise InvalidParameter(
                 "sort", f"must be one of {', '.join(SORTS)}, not {request.sort!r}"
