@@ -206,3 +206,27 @@ def test_sample_articles_totals(settings: Settings, tmp_path: Path) -> None:
         assert engine.search(SearchRequest())["total"] == 47
     finally:
         engine.close()
+
+
+def test_reindex_with_no_valid_article_keeps_the_live_index(
+    settings: Settings, engine: SearchEngine, tmp_path: Path
+) -> None:
+    Indexer(settings).ingest([str(write_jsonl(tmp_path / "a.jsonl", [article("a", "Một")]))])
+    live = IndexDirectory(settings.index).current_name()
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"title": "no id"}, {"id": "x"}])
+    with pytest.raises(InvalidInput) as caught:
+        Indexer(settings).reindex([str(bad)], skip_invalid=True)
+    assert len(caught.value.problems) == 2
+    assert IndexDirectory(settings.index).current_name() == live
+    assert IndexDirectory(settings.index).generations() == [live]
+    assert ids(engine) == ["a"]
+
+
+def test_skip_invalid_with_every_record_bad_is_an_error(
+    settings: Settings, engine: SearchEngine, tmp_path: Path
+) -> None:
+    Indexer(settings).ingest([str(write_jsonl(tmp_path / "a.jsonl", [article("a", "Một")]))])
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"title": "no id"}])
+    with pytest.raises(InvalidInput):
+        Indexer(settings).ingest([str(bad)], skip_invalid=True)
+    assert ids(engine) == ["a"]

@@ -181,3 +181,18 @@ def test_count_records_for_progress(tmp_path: Path) -> None:
 )
 def test_problems_read_file_line_id_reason(problem: Problem, text: str) -> None:
     assert str(problem) == text
+
+
+def test_a_pretty_printed_json_object_is_one_record(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text('{\n  "id": "x1",\n  "title": "Hội nghị công đoàn"\n}\n', encoding="utf-8")
+    records = list(read_records(str(path)))
+    assert [(r.line, r.data["id"], r.error) for r in records] == [(1, "x1", None)]
+
+
+def test_a_broken_multiline_object_is_still_reported_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{\n  "id": "x1",\n  "title": \n', encoding="utf-8")
+    records = list(read_records(str(path)))
+    assert records and all(r.error for r in records)
+    assert records[0].line == 1

@@ -69,6 +69,10 @@ class SourceError(TimkiemError):
         self.message = message
 
 
+class NothingToIndex(TimkiemError):
+    """A rebuild was asked for with no article to build from."""
+
+
 class IndexUnavailable(TimkiemError):
     """The index is missing, unreadable or corrupt."""
 

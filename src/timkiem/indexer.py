@@ -12,7 +12,14 @@ from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
 
 from timkiem.config import Settings
-from timkiem.errors import ArticleNotFound, InvalidInput, Problem, RecordError, SourceError
+from timkiem.errors import (
+    ArticleNotFound,
+    InvalidInput,
+    NothingToIndex,
+    Problem,
+    RecordError,
+    SourceError,
+)
 from timkiem.records import Article, parse_article, record_id
 from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
 from timkiem.sources import RawRecord, read_records
@@ -179,7 +186,8 @@ class Indexer:
         except BaseException:
             writer.cancel()
             raise
-        if report.problems and not skip_invalid:
+        nothing_valid = not (report.added or report.replaced)
+        if report.problems and (not skip_invalid or nothing_valid):
             writer.cancel()
             raise InvalidInput(report.problems)
         if report.added or report.replaced:
@@ -205,6 +213,11 @@ class Indexer:
             name, index = self.directory.new_generation()
             try:
                 report = self._commit(index, paths, skip_invalid, progress, fresh=True)
+                if report.added == 0:
+                    raise NothingToIndex(
+                        "no valid article to build the new index from; the live index "
+                        "is unchanged"
+                    )
             except BaseException:
                 self.directory.remove_generation(name)
                 raise

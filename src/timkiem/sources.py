@@ -70,7 +70,8 @@ def read_records(path: str) -> Iterator[RawRecord]:
     if content.startswith(b"\xef\xbb\xbf"):
         content = content[3:]
     if kind == "jsonl":
-        records = _jsonl(source, content)
+        single = _single_object(content)
+        records = iter([RawRecord(source, 1, data=single)]) if single else _jsonl(source, content)
     else:
         text = _decode(source, content)
         records = _array(source, text) if kind == "array" else _csv(source, text)
@@ -81,6 +82,21 @@ def read_records(path: str) -> Iterator[RawRecord]:
     if not found:
         what = "is empty" if not content.strip() else "holds no records"
         raise SourceError(source, f"the file {what}; nothing to index", 1)
+
+
+def _single_object(content: bytes) -> dict[str, Any] | None:
+    """A file holding one JSON object spread over several lines (pretty-printed)."""
+    first = next((line for line in content.split(b"\n", 64) if line.strip()), b"")
+    try:
+        json.loads(first)
+        return None  # the first line stands alone: JSON Lines
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        pass
+    try:
+        whole = json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return whole if isinstance(whole, dict) else None
 
 
 def _read_all(source: str, handle: IO[bytes]) -> bytes:
