@@ -92,11 +92,14 @@ class IndexDirectory:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            raise IndexUnavailable(f"cannot read {self.path / CURRENT}: {exc}") from None
+            raise IndexUnavailable(
+                f"cannot read {self.path / CURRENT} ({exc}); "
+                "rebuild the index with 'timkiem reindex FILE'"
+            ) from None
         if not _GEN.match(name):
             raise IndexUnavailable(
                 f"{self.path / CURRENT} names no generation ({name[:40]!r}); "
-                "rebuild the index with 'timkiem reindex'"
+                "rebuild the index with 'timkiem reindex FILE'"
             )
         return name
 
@@ -182,7 +185,10 @@ class IndexDirectory:
 
     def remove_abandoned_generations(self) -> None:
         """Delete generations newer than the live one (unfinished builds)."""
-        live = self.current_name()
+        try:
+            live = self.current_name()
+        except IndexUnavailable:
+            return  # CURRENT is damaged: keep everything; a reindex replaces it
         if live is None:
             return
         for name in self.generations():
