@@ -34,7 +34,8 @@ from unidecode import unidecode
 
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
-from timkiem.search import RANKING, Ranking, SearchEngine, SearchRequest
+from timkiem.ranking import RANKING, Ranking
+from timkiem.search import SearchEngine, SearchRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"

@@ -24,9 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from whoosh import query as wq
 from whoosh.collectors import Collector, TimeLimitCollector
-from whoosh.scoring import BM25F
 from whoosh.searching import Searcher, TimeLimit
 
 from timkiem.analysis import nfc
@@ -34,7 +32,8 @@ from timkiem.config import Settings
 from timkiem.dates import isoformat, parse_range_bound, year_of
 from timkiem.errors import ArticleNotFound, IndexUnavailable, InvalidParameter
 from timkiem.query import ParsedQuery, Word, parse_query
-from timkiem.schema import ACCENTED, BIGRAM, FOLDED
+from timkiem.ranking import RANKING, Ranking, bigram_terms, build_scoring_query, weighting
+from timkiem.schema import BIGRAM, FOLDED
 from timkiem.snippets import make_snippet
 from timkiem.storage import IndexDirectory
 
@@ -52,22 +51,6 @@ _DAMAGE = (
 )
 
 log = logging.getLogger("timkiem.search")
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """Field weights and BM25F parameters of relevance ranking."""
-
-    k1: float = 1.2
-    b: float = 0.75
-    title_b: float = 0.5
-    title: float = 2.0
-    body: float = 1.0
-    accented: float = 0.6
-    bigram: float = 1.0
-
-
-RANKING = Ranking()
 
 
 @dataclass(frozen=True)
@@ -176,30 +159,6 @@ def _column(reader: Any, name: str) -> list[Any]:
     return values
 
 
-def _bigrams(words: list[Word]) -> list[str]:
-    return [f"{a.folded}_{b.folded}" for a, b in zip(words, words[1:])]
-
-
-def build_scoring_query(parsed: ParsedQuery, ranking: Ranking = RANKING) -> wq.Query:
-    """The Whoosh query whose BM25F score orders relevance results."""
-    subs: list[wq.Query] = []
-    seen: set[tuple[str, str]] = set()
-
-    def add(field: str, text: str, boost: float) -> None:
-        if (field, text) not in seen:
-            seen.add((field, text))
-            subs.append(wq.Term(field, text, boost=boost))
-
-    for name, weight in (("title", ranking.title), ("body", ranking.body)):
-        for word in parsed.words:
-            add(FOLDED.format(name), word.folded, weight)
-            if word.has_accents:
-                add(ACCENTED.format(name), word.accented, weight * ranking.accented)
-        for pair in _bigrams(parsed.words):
-            add(BIGRAM.format(name), pair, weight * ranking.bigram)
-    return wq.Or(subs)
-
-
 class SearchEngine:
     """Answers searches and article lookups from the live index generation."""
 
@@ -211,16 +170,6 @@ class SearchEngine:
         self._swap = threading.Lock()
 
     # -- index state -----------------------------------------------------------
-
-    def _weighting(self) -> BM25F:
-        r = self.ranking
-        return BM25F(
-            B=r.b,
-            K1=r.k1,
-            title_f_B=r.title_b,
-            title_a_B=r.title_b,
-            title_b_B=r.title_b,
-        )
 
     def snapshot(self) -> Snapshot:
         """The current snapshot, refreshed if the index changed since."""
@@ -240,7 +189,7 @@ class SearchEngine:
             index = self.directory.open_current()
             generation = self.directory.current_name() or ""
             try:
-                searcher = index.searcher(weighting=self._weighting())
+                searcher = index.searcher(weighting=weighting(self.ranking))
                 snap = Snapshot(searcher, generation, token)
             except Exception as exc:
                 raise IndexUnavailable(
@@ -361,7 +310,7 @@ class SearchEngine:
                 FOLDED.format("body"), words[0].folded
             )
         result: set[int] | None = None
-        for pair in _bigrams(words):
+        for pair in bigram_terms(words):
             docs = set(snap.docs(BIGRAM.format("title"), pair)) | snap.docs(
                 BIGRAM.format("body"), pair
             )
