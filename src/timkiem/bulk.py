@@ -1,0 +1,488 @@
+"""Fast writing of index segments for large batches.
+
+Whoosh's ``SegmentWriter`` builds a token object per syllable, sends every
+posting through an external sort on disk (one pickle per posting) and reads
+each posting's field length back from disk at commit. :class:`BulkWriter`
+computes the terms of timkiem's own analyzers with a few whole-string
+operations (the same terms: the tests compare them on real text), keeps a
+batch's postings in memory grouped by term, and writes the W3 segment files
+Whoosh reads, with the same postings, weights, lengths and statistics. Posting
+blocks too small to gain from compression are stored uncompressed (the block
+header says so; Whoosh reads both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import pickle
+import struct
+import types
+import zlib
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from whoosh.analysis import BiWordFilter, LowercaseFilter
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter
+from whoosh.fields import FieldType
+from whoosh.formats import Frequency
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
+
+from timkiem.analysis import (
+    BIGRAM_SEPARATOR,
+    FOLD_TABLE,
+    TOKEN_PATTERN,
+    FoldFilter,
+    ToneFilter,
+    VietnameseTokenizer,
+    canonical_tones,
+    nfc,
+)
+
+_SHIFT = 32  # a posting in memory is docnum << 32 | frequency
+_MASK = (1 << _SHIFT) - 1
+_UINT = struct.Struct("!I")
+_USHORT = struct.Struct("!H")
+COMPRESS_FROM = 128  # bytes of pickled block data worth compressing
+
+
+def accented_terms(text: str) -> list[str]:
+    """The terms of ``analysis.accented_analyzer()`` for ``text``."""
+    tokens = TOKEN_PATTERN.findall(nfc(text))
+    if not tokens:
+        return []
+    # Tokens hold no spaces, and lower() and tone placement never add one or
+    # look across one: joining, transforming once and splitting is per token.
+    return canonical_tones(" ".join(tokens).lower()).split(" ")
+
+
+class _FoldCache(dict[str, str]):
+    """Folded form of each syllable seen (a few tens of thousands in practice)."""
+
+    def __missing__(self, syllable: str) -> str:
+        if len(self) > 1_000_000:
+            self.clear()
+        folded = self[syllable] = syllable.translate(FOLD_TABLE)
+        return folded
+
+
+_FOLDED = _FoldCache()
+
+
+def folded_terms(accented: list[str]) -> list[str]:
+    """The terms of ``analysis.folded_analyzer()``, from the accented terms."""
+    return list(map(_FOLDED.__getitem__, accented))
+
+
+def pair_terms(folded: list[str], sep: str = BIGRAM_SEPARATOR) -> list[str]:
+    """The terms of ``analysis.bigram_analyzer()``, from the folded terms."""
+    if len(folded) < 2:
+        return list(folded)  # one syllable stays itself (Whoosh's BiWordFilter)
+    return list(map(sep.join, zip(folded, folded[1:])))
+
+
+def _reference_analyzers() -> dict[str, Any]:
+    accented = VietnameseTokenizer() | LowercaseFilter() | ToneFilter()
+    folded = accented | FoldFilter()
+    return {
+        "accented": accented,
+        "folded": folded,
+        "bigram": folded | BiWordFilter(sep=BIGRAM_SEPARATOR),
+    }
+
+
+_REFERENCE = _reference_analyzers()
+
+
+def fast_kind(field: FieldType) -> str | None:
+    """Which fast term function reproduces ``field``'s terms, if one does."""
+    if (
+        type(field.format) is not Frequency
+        or not field.indexed
+        or not field.scorable
+        or field.vector
+        or field.separate_spelling()
+    ):
+        return None
+    for kind, analyzer in _REFERENCE.items():
+        if field.analyzer == analyzer:
+            return kind
+    return None
+
+
+class _Terms:
+    """The terms of one text, computed once for all its fields."""
+
+    def __init__(self, text: str) -> None:
+        self.accented = accented_terms(text)
+        self._folded: list[str] | None = None
+
+    @property
+    def folded(self) -> list[str]:
+        if self._folded is None:
+            self._folded = folded_terms(self.accented)
+        return self._folded
+
+    def of(self, kind: str) -> list[str]:
+        if kind == "accented":
+            return self.accented
+        if kind == "folded":
+            return self.folded
+        return pair_terms(self.folded)
+
+
+class MemoryPool:
+    """A batch's postings in memory.
+
+    Fields with a fast path keep ``{term: posting or array of postings}``;
+    anything else (ids, dates, merged segments) keeps Whoosh's posting tuples.
+    """
+
+    def __init__(self) -> None:
+        self.fast: dict[str, dict[str, Any]] = {}
+        self.other: dict[str, dict[bytes, list[tuple[int, float, bytes | None]]]] = {}
+        self.fieldnames: set[str] = set()
+
+    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
+        """Whoosh's pool interface: one ``(field, btext, docnum, weight, vbytes)``."""
+        fieldname, btext, docnum, weight, vbytes = item
+        self.fieldnames.add(fieldname)
+        self.other.setdefault(fieldname, {}).setdefault(btext, []).append(
+            (docnum, weight, vbytes)
+        )
+
+    def cleanup(self) -> None:
+        self.fast.clear()
+        self.other.clear()
+
+
+def _mini_weights(weights: array) -> Any:
+    first = weights[0]
+    if first == 1.0 and all(w == 1.0 for w in weights):
+        return None
+    if all(w == first for w in weights):
+        return first
+    return tuple(weights)
+
+
+_TERMINFO = struct.Struct("!BfIBBfIIqi")  # W3TermInfo.to_bytes() of a term not inlined
+_KEYVALUE = struct.Struct("!ii")  # filetables.HashWriter: key and value lengths
+_POINTER = struct.Struct("!Iq")  # filetables.HashWriter: hash and position
+_INT = struct.Struct("!i")
+_NULL_POINTER = _POINTER.pack(0, 0)
+
+
+def _f32(value: float) -> float:
+    return array("f", (value,))[0]
+
+
+class TermWriter:
+    """Writes a field's terms: posting blocks (W3 format) and term index rows.
+
+    Both files get large buffered writes; offsets are counted here.
+    """
+
+    def __init__(self, fw: W3FieldWriter, blocklimit: int, compression: int) -> None:
+        self.postfile = fw._postfile
+        self.tindex = fw._tindex
+        self.blocklimit = blocklimit
+        self.compression = compression
+        self.posts: list[bytes] = []
+        self.postpos = self.postfile.tell()
+        self.rows: list[bytes] = []
+        self.rowpos = self.tindex.dbfile.tell()
+        self.lastkey = b""
+
+    def add(self, key: bytes, blocks: bytes, stats: tuple[Any, ...]) -> None:
+        """One term: its key, its blocks and (weight, df, minlen, maxlen, maxweight, ids)."""
+        info = _TERMINFO.pack(0, *stats, self.postpos, len(blocks))
+        self.posts.append(blocks)
+        self.postpos += len(blocks)
+        tindex = self.tindex
+        row = _KEYVALUE.pack(len(key), len(info)) + key + info
+        digest = hashlib.md5(key, usedforsecurity=False).digest()
+        hashed = int.from_bytes(digest[12:], "big")
+        tindex.index.append(self.rowpos)
+        tindex.buckets[hashed & 255].append((hashed, self.rowpos))
+        self.rows.append(row)
+        self.rowpos += len(row)
+        self.lastkey = key
+        if len(self.posts) >= 4096:
+            self.flush()
+
+    def flush(self) -> None:
+        self.postfile.write(b"".join(self.posts))
+        self.posts.clear()
+        self.tindex.dbfile.write(b"".join(self.rows))
+        self.rows.clear()
+        self.tindex.lastkey = self.lastkey
+
+    def blocks(
+        self,
+        ids: list[int],
+        weights: list[float],
+        values: list[bytes] | None,
+        lengths: list[int],
+        fixedsize: int | None,
+    ) -> tuple[bytes, tuple[Any, ...]]:
+        """The blocks of one posting list, as ``W3PostingsWriter`` makes them."""
+        parts = [WHOOSH3_HEADER_MAGIC]
+        total_weight = 0.0
+        minlength: int | None = None
+        maxlength = 0
+        maxweight: float = 0
+        count = len(ids)
+        for lo in range(0, count, self.blocklimit):
+            hi = min(count, lo + self.blocklimit)
+            bids = ids[lo:hi]
+            raw = weights[lo:hi]
+            stored = array("f", raw)
+            known = [n for n in lengths[lo:hi] if n]
+            bmin = min(known) if known else None
+            bmax = max(known) if known else 0
+            bweight = max(0, max(raw))
+            total_weight += sum(stored)
+            if bmin is not None:
+                minlength = bmin if minlength is None else min(minlength, bmin)
+            maxlength = max(maxlength, bmax)
+            maxweight = max(maxweight, bweight)
+            deltas = [bids[0]] + [b - a for a, b in zip(bids, bids[1:])]
+            if values is None or fixedsize == 0:
+                vals: Any = None
+            else:
+                block = [v for v in values[lo:hi] if v]
+                vals = tuple(block) if fixedsize is None or fixedsize < 0 else b"".join(block)
+            data = pickle.dumps((tuple(deltas), _mini_weights(stored), vals), 2)
+            comp = self.compression if len(data) >= COMPRESS_FROM else 0
+            if comp:
+                data = zlib.compress(data, comp)
+            head = pickle.dumps(
+                (hi - lo, bids[-1], bweight, comp, length_to_byte(bmin), length_to_byte(bmax)), 2
+            )
+            size = len(head) + len(data)
+            parts.append(_INT.pack(-size if hi == count else size))
+            parts.append(head)
+            parts.append(data)
+        stats = (
+            total_weight,
+            count,
+            0 if minlength is None else length_to_byte(minlength),
+            length_to_byte(maxlength),
+            maxweight,
+            ids[0],
+            ids[-1],
+        )
+        return b"".join(parts), stats
+
+
+def _one_block(
+    packed: array, lengths: array, boost: float, compression: int
+) -> tuple[bytes, tuple[Any, ...]]:
+    """``TermWriter.blocks`` for up to one block of fast-field postings."""
+    count = len(packed)
+    ids = [p >> _SHIFT for p in packed]
+    freqs = [p & _MASK for p in packed]
+    known = [lengths[d] for d in ids]
+    top = max(freqs)
+    maxweight = top * boost
+    stored = array("f", freqs) if boost == 1.0 else array("f", [f * boost for f in freqs])
+    if min(freqs) == top:
+        mini: Any = None if stored[0] == 1.0 else stored[0]
+    else:
+        mini = _mini_weights(stored)
+    deltas = list(map(operator.sub, ids, [0, *ids[:-1]]))
+    values = struct.pack(f"!{count}I", *freqs)
+    data = pickle.dumps((tuple(deltas), mini, values), 2)
+    comp = compression if len(data) >= COMPRESS_FROM else 0
+    if comp:
+        data = zlib.compress(data, comp)
+    minbyte = length_to_byte(min(known))
+    maxbyte = length_to_byte(max(known))
+    head = pickle.dumps((count, ids[-1], maxweight, comp, minbyte, maxbyte), 2)
+    blocks = WHOOSH3_HEADER_MAGIC + _INT.pack(-len(head) - len(data)) + head + data
+    return blocks, (sum(stored), count, minbyte, maxbyte, maxweight, ids[0], ids[-1])
+
+
+def _write_hashes(self: Any) -> None:
+    """``HashWriter._write_hashes`` with one write per table: the same bytes."""
+    dbfile = self.dbfile
+    for entries in self.buckets:
+        pos = dbfile.tell()
+        numslots = 2 * len(entries)
+        self.directory.append((pos, numslots))
+        table: list[bytes | None] = [None] * numslots
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while table[slot] is not None:
+                slot = (slot + 1) % numslots
+            table[slot] = _POINTER.pack(hashval, position)
+        dbfile.write(b"".join(_NULL_POINTER if e is None else e for e in table))
+
+
+class BulkWriter(SegmentWriter):
+    """A ``SegmentWriter`` with in-memory postings and fast Vietnamese terms."""
+
+    def __init__(self, ix: Any, **kwargs: Any) -> None:
+        super().__init__(ix, **kwargs)
+        self.pool = MemoryPool()
+        self._kinds = {name: fast_kind(field) for name, field in self.schema.items()}
+        self._lengths: dict[str, array] = {}
+        self._quantized: dict[int, int] = {}
+
+    def _length(self, count: int) -> int:
+        # Whoosh stores field lengths as one byte; postings see the decoded value.
+        q = self._quantized.get(count)
+        if q is None:
+            q = self._quantized[count] = byte_to_length(length_to_byte(count))
+        return q
+
+    def add_document(self, **fields: Any) -> None:
+        if any(name.startswith("_") for name in fields):
+            super().add_document(**fields)  # boosts and custom stored values
+            return
+        self._check_state()
+        schema = self.schema
+        names = sorted(fields)
+        self._check_fields(schema, names)
+        docnum = self.docnum
+        pdw = self.perdocwriter
+        pool = self.pool
+        texts: dict[str, _Terms] = {}
+        pdw.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                kind = self._kinds.get(name)
+                length = 0
+                if kind is not None and isinstance(value, str):
+                    terms = texts.get(value)
+                    if terms is None:
+                        terms = texts[value] = _Terms(value)
+                    words = terms.of(kind)
+                    length = len(words)
+                    self._add_fast(name, words, docnum, length)
+                elif field.indexed:
+                    scorable = field.scorable
+                    for btext, freq, weight, vbytes in field.index(value):
+                        if scorable:
+                            length += freq
+                        pool.add((name, btext, docnum, weight, vbytes))
+                pdw.add_field(name, field, value if field.stored else None, length)
+                if field.column_type:
+                    pdw.add_column_value(name, field.column_type, field.to_column_value(value))
+        except Exception:
+            pdw.cancel_doc()
+            raise
+        pdw.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _add_fast(self, name: str, words: list[str], docnum: int, length: int) -> None:
+        lengths = self._lengths.get(name)
+        if lengths is None:
+            lengths = self._lengths[name] = array("L")
+            self.pool.fieldnames.add(name)
+        missing = docnum + 1 - len(lengths)
+        if missing > 0:
+            lengths.extend([0] * missing)
+        lengths[docnum] = self._length(length)
+        postings = self.pool.fast.get(name)
+        if postings is None:
+            postings = self.pool.fast[name] = {}
+        base = docnum << _SHIFT
+        get = postings.get
+        for term, freq in Counter(words).items():
+            old = get(term)
+            if old is None:
+                postings[term] = base | freq
+            elif type(old) is int:
+                postings[term] = array("q", (old, base | freq))
+            else:
+                old.append(base | freq)
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        pdr = self.per_document_reader() if self.codec.length_stats else None
+        fw = self.fieldwriter
+        if not isinstance(fw, W3FieldWriter):
+            raise TypeError(f"BulkWriter writes the W3 codec, not {type(fw).__name__}")
+        fw._tindex._write_hashes = types.MethodType(_write_hashes, fw._tindex)
+        dfl: Callable[[int, str], int] = (
+            pdr.doc_field_length if pdr is not None else (lambda docnum, name: 0)
+        )
+        for name in sorted(self.pool.fieldnames):
+            if name in self.schema:
+                self._write_field(fw, name, dfl)
+        self.fieldwriter.close()
+        if pdr is not None:
+            pdr.close()
+
+    def _write_field(self, fw: W3FieldWriter, name: str, dfl: Callable[[int, str], int]) -> None:
+        field = self.schema[name]
+        fmt = field.format
+        fixedsize = fmt.fixed_value_size()
+        fast = self.pool.fast.pop(name, {})
+        other = self.pool.other.pop(name, {})
+        fw.start_field(name, field)
+        prefix = _USHORT.pack(fw._fieldid)
+        out = TermWriter(fw, self.codec._blocklimit, self.codec._compression)
+        encoded = {term.encode("utf-8"): term for term in fast}
+        keys = sorted(encoded.keys() | other.keys())
+        lengths = self._lengths.get(name, array("L"))
+        boost = fmt.field_boost
+        # (weight, float32 weight, value bytes) of each frequency seen
+        by_freq: dict[int, tuple[float, float, bytes]] = {}
+        magic = WHOOSH3_HEADER_MAGIC
+        dumps = pickle.dumps
+        blocklimit = self.codec._blocklimit if boost > 0 else 0
+        compression = self.codec._compression
+        for btext in keys:
+            term = encoded.get(btext)
+            packed = fast.pop(term) if term is not None else None
+            if type(packed) is int and btext not in other:
+                # One posting (most terms): the same bytes as the general path.
+                docnum, freq = packed >> _SHIFT, packed & _MASK
+                known = by_freq.get(freq)
+                if known is None:
+                    weight = freq * boost
+                    known = by_freq[freq] = (weight, _f32(weight), _UINT.pack(freq))
+                weight, stored, vbytes = known
+                lbyte = length_to_byte(lengths[docnum])
+                data = dumps(((docnum,), None if stored == 1.0 else stored, vbytes), 2)
+                head = dumps((1, docnum, max(0, weight), 0, lbyte, lbyte), 2)
+                blocks = magic + _INT.pack(-len(head) - len(data)) + head + data
+                out.add(prefix + btext, blocks, (stored, 1, lbyte, lbyte, weight, docnum, docnum))
+                continue
+            if packed is not None and btext not in other and len(packed) <= blocklimit:
+                # One block of a fast field: the general path's bytes, in bulk.
+                blocks, stats = _one_block(packed, lengths, boost, compression)
+                out.add(prefix + btext, blocks, stats)
+                continue
+            postings: list[tuple[int, float, bytes | None, int]] = []
+            if packed is not None:
+                for p in (packed,) if type(packed) is int else packed:
+                    docnum, freq = p >> _SHIFT, p & _MASK
+                    postings.append((docnum, freq * boost, _UINT.pack(freq), lengths[docnum]))
+            for docnum, weight, vbytes in other.get(btext, ()):
+                postings.append((docnum, weight, vbytes, dfl(docnum, name)))
+            if packed is not None and btext in other:
+                postings.sort(key=lambda p: p[0])
+            blocks, stats = out.blocks(
+                [p[0] for p in postings],
+                [p[1] for p in postings],
+                [p[2] or b"" for p in postings],
+                [p[3] for p in postings],
+                fixedsize,
+            )
+            out.add(prefix + btext, blocks, stats)
+        out.flush()
+        fw.finish_field()
+
+    def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
+        raise NotImplementedError("BulkWriter does not hand its postings to other writers")
