@@ -24,10 +24,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from whoosh import multiproc
 from whoosh.analysis import BiWordFilter, LowercaseFilter
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter
 from whoosh.fields import FieldType
 from whoosh.formats import Frequency
+from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -150,16 +152,14 @@ class MemoryPool:
         """Whoosh's pool interface: one ``(field, btext, docnum, weight, vbytes)``."""
         fieldname, btext, docnum, weight, vbytes = item
         self.fieldnames.add(fieldname)
-        self.other.setdefault(fieldname, {}).setdefault(btext, []).append(
-            (docnum, weight, vbytes)
-        )
+        self.other.setdefault(fieldname, {}).setdefault(btext, []).append((docnum, weight, vbytes))
 
     def cleanup(self) -> None:
         self.fast.clear()
         self.other.clear()
 
 
-def _mini_weights(weights: array) -> Any:
+def _mini_weights(weights: array[float]) -> Any:
     first = weights[0]
     if first == 1.0 and all(w == 1.0 for w in weights):
         return None
@@ -279,7 +279,7 @@ class TermWriter:
 
 
 def _one_block(
-    packed: array, lengths: array, boost: float, compression: int
+    packed: array[int], lengths: array[int], boost: float, compression: int
 ) -> tuple[bytes, tuple[Any, ...]]:
     """``TermWriter.blocks`` for up to one block of fast-field postings."""
     count = len(packed)
@@ -329,8 +329,9 @@ class BulkWriter(SegmentWriter):
         super().__init__(ix, **kwargs)
         self.pool = MemoryPool()
         self._kinds = {name: fast_kind(field) for name, field in self.schema.items()}
-        self._lengths: dict[str, array] = {}
+        self._lengths: dict[str, array[int]] = {}
         self._quantized: dict[int, int] = {}
+        self._indexed: dict[str, dict[Any, list[Any]]] = {}
 
     def _length(self, count: int) -> int:
         # Whoosh stores field lengths as one byte; postings see the decoded value.
@@ -369,7 +370,7 @@ class BulkWriter(SegmentWriter):
                     self._add_fast(name, words, docnum, length)
                 elif field.indexed:
                     scorable = field.scorable
-                    for btext, freq, weight, vbytes in field.index(value):
+                    for btext, freq, weight, vbytes in self._index(name, field, value):
                         if scorable:
                             length += freq
                         pool.add((name, btext, docnum, weight, vbytes))
@@ -382,6 +383,18 @@ class BulkWriter(SegmentWriter):
         pdw.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _index(self, name: str, field: FieldType, value: Any) -> list[Any]:
+        """``field.index(value)``; remembered for fields whose values repeat."""
+        if field.unique or not isinstance(value, str | int):
+            return list(field.index(value))
+        cache = self._indexed.setdefault(name, {})
+        found = cache.get(value)
+        if found is None:
+            if len(cache) > 100_000:
+                cache.clear()
+            found = cache[value] = list(field.index(value))
+        return found
 
     def _add_fast(self, name: str, words: list[str], docnum: int, length: int) -> None:
         lengths = self._lengths.get(name)
@@ -469,8 +482,10 @@ class BulkWriter(SegmentWriter):
                 for p in (packed,) if type(packed) is int else packed:
                     docnum, freq = p >> _SHIFT, p & _MASK
                     postings.append((docnum, freq * boost, _UINT.pack(freq), lengths[docnum]))
-            for docnum, weight, vbytes in other.get(btext, ()):
-                postings.append((docnum, weight, vbytes, dfl(docnum, name)))
+            for docnum, weight, value in other.get(btext, ()):
+                # A field that is not scorable has no lengths: Whoosh reads 0.
+                length = dfl(docnum, name) if field.scorable else 0
+                postings.append((docnum, weight, value, length))
             if packed is not None and btext in other:
                 postings.sort(key=lambda p: p[0])
             blocks, stats = out.blocks(
@@ -486,3 +501,35 @@ class BulkWriter(SegmentWriter):
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
         raise NotImplementedError("BulkWriter does not hand its postings to other writers")
+
+
+class _BulkSubWriterTask(SubWriterTask):
+    """Whoosh's indexing subprocess, writing its segment with a BulkWriter."""
+
+    def run(self) -> None:
+        multiproc.SegmentWriter = BulkWriter  # this process only: it is a child
+        super().run()
+
+
+class BulkMpWriter(MpWriter):
+    """Whoosh's multi-process writer whose processes are BulkWriters.
+
+    Each process writes its own segment (``multisegment``): merging them would
+    cost about as much as writing them.
+    """
+
+    def __init__(self, ix: Any, procs: int, **kwargs: Any) -> None:
+        super().__init__(ix, procs=procs, batchsize=256, multisegment=True, **kwargs)
+
+    def _new_task(self) -> SubWriterTask:
+        task = _BulkSubWriterTask(
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        self.tasks.append(task)
+        task.start()
+        return task

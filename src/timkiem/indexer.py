@@ -11,7 +11,7 @@ from typing import Any
 from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
 
-from timkiem.bulk import BulkWriter
+from timkiem.bulk import BulkMpWriter, BulkWriter
 from timkiem.config import Settings
 from timkiem.errors import (
     ArticleNotFound,
@@ -82,7 +82,7 @@ class Indexer:
 
     def _writer(self, index: FileIndex, procs: int) -> IndexWriter:
         if procs > 1:
-            return index.writer(procs=procs, multisegment=True, limitmb=256)
+            return BulkMpWriter(index, procs=procs)
         return BulkWriter(index)
 
     def _write(

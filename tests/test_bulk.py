@@ -1,0 +1,173 @@
+"""The bulk writer: the same terms as the analyzers, the same index as Whoosh's writer."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.filedb.filestore import FileStorage
+from whoosh.writing import SegmentWriter
+
+from conftest import EXAMPLES, corpus_file
+from timkiem.analysis import accented_analyzer, analyze, bigram_analyzer, folded_analyzer
+from timkiem.bulk import (
+    BulkMpWriter,
+    BulkWriter,
+    accented_terms,
+    fast_kind,
+    folded_terms,
+    pair_terms,
+)
+from timkiem.indexer import article_document
+from timkiem.records import parse_article
+from timkiem.schema import build_schema
+from timkiem.storage import INDEX_NAME
+
+
+def fast_all(text: str) -> tuple[list[str], list[str], list[str]]:
+    accented = accented_terms(text)
+    folded = folded_terms(accented)
+    return accented, folded, pair_terms(folded)
+
+
+def slow_all(text: str) -> tuple[list[str], list[str], list[str]]:
+    return (
+        analyze(accented_analyzer(), text),
+        analyze(folded_analyzer(), text),
+        analyze(bigram_analyzer(), text),
+    )
+
+
+def example_texts() -> list[str]:
+    texts = []
+    for line in EXAMPLES.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        texts += [record.get("title") or "", record.get("body") or ""]
+    return [t for t in texts if t]
+
+
+def test_schema_text_fields_all_have_a_fast_path() -> None:
+    """A changed analyzer must get a matching fast path (or indexing gets slow)."""
+    schema = build_schema()
+    text_fields = [n for n, f in schema.items() if f.analyzer is not None and f.scorable]
+    assert text_fields
+    missing = [n for n in text_fields if fast_kind(schema[n]) is None]
+    assert not missing, f"no fast path in timkiem.bulk for the analyzers of {missing}"
+
+
+@pytest.mark.parametrize("text", example_texts()[:60])
+def test_fast_terms_equal_the_analyzers_on_examples(text: str) -> None:
+    assert fast_all(text) == slow_all(text)
+    nfd = unicodedata.normalize("NFD", text)
+    assert fast_all(nfd) == slow_all(nfd)
+
+
+def test_fast_terms_equal_the_analyzers_on_real_variants() -> None:
+    path = corpus_file("analysis/variant-examples.jsonl")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) > 100
+    for row in rows:
+        text = row["snippet"]
+        for form in (text, unicodedata.normalize("NFD", text), text.upper()):
+            assert fast_all(form) == slow_all(form), row["id"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40))
+def test_fast_terms_equal_the_analyzers_on_any_text(text: str) -> None:
+    slow = slow_all(text) if analyze(accented_analyzer(), text) else ([], [], [])
+    assert fast_all(text) == slow
+
+
+def test_text_without_syllables_indexes_as_nothing() -> None:
+    assert fast_all("!!! — …") == ([], [], [])
+
+
+def _documents(path: Path, limit: int) -> list[dict[str, Any]]:
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    docs = []
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle):
+            if number >= limit:
+                break
+            docs.append(article_document(parse_article(json.loads(line))))
+    return docs
+
+
+def _build(folder: Path, docs: list[dict[str, Any]], writer_class: Any) -> Any:
+    folder.mkdir()
+    index = FileStorage(str(folder)).create_index(build_schema(), INDEX_NAME)
+    writer = writer_class(index)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    return index
+
+
+def _contents(index: Any) -> Any:
+    """Everything a search reads: terms, postings, statistics, lengths, stored."""
+    with index.reader() as reader:
+        fields = sorted(reader.indexed_field_names())
+        postings = {}
+        for name in fields:
+            for btext in reader.lexicon(name):
+                info = reader.term_info(name, btext)
+                matcher = reader.postings(name, btext)
+                items = []
+                while matcher.is_active():
+                    items.append((matcher.id(), matcher.weight(), matcher.value()))
+                    matcher.next()
+                stats = (info.weight(), info.doc_frequency(), info.min_length())
+                stats += (info.max_length(), info.max_weight(), info.min_id(), info.max_id())
+                postings[(name, btext)] = (stats, items)
+        docs = [
+            (reader.stored_fields(n), [reader.doc_field_length(n, f) for f in fields])
+            for n in range(reader.doc_count_all())
+        ]
+        columns = {c: list(reader.column_reader(c)) for c in ("timestamp", "category")}
+        totals = {f: reader.field_length(f) for f in fields}
+    return postings, docs, columns, totals
+
+
+def test_bulk_writer_writes_what_whoosh_writes(tmp_path: Path) -> None:
+    docs = _documents(EXAMPLES, 1000)
+    expected = _contents(_build(tmp_path / "whoosh", docs, SegmentWriter))
+    found = _contents(_build(tmp_path / "bulk", docs, BulkWriter))
+    assert len(expected[0]) > 1000
+    assert found == expected
+
+
+@pytest.mark.parametrize("name", ["news-rss-2025-2026.jsonl.gz", "news-fulltext-2017.jsonl.gz"])
+def test_bulk_writer_writes_what_whoosh_writes_on_real_news(tmp_path: Path, name: str) -> None:
+    docs = _documents(corpus_file(name), 150)
+    expected = _contents(_build(tmp_path / "whoosh", docs, SegmentWriter))
+    found = _contents(_build(tmp_path / "bulk", docs, BulkWriter))
+    assert found == expected
+
+
+def test_bulk_writer_takes_a_title_without_syllables(tmp_path: Path) -> None:
+    doc = article_document(parse_article({"id": "x", "title": "…", "body": "Công đoàn"}))
+    index = _build(tmp_path / "bulk", [doc], BulkWriter)
+    with index.searcher() as searcher:
+        assert searcher.document_number(body_f="cong") == 0
+
+
+def test_multiprocess_writer_indexes_every_article(tmp_path: Path) -> None:
+    docs = _documents(EXAMPLES, 1000)
+    folder = tmp_path / "mp"
+    folder.mkdir()
+    index = FileStorage(str(folder)).create_index(build_schema(), INDEX_NAME)
+    writer = BulkMpWriter(index, procs=2)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    with index.searcher() as searcher:
+        assert searcher.doc_count() == len(docs)
+        ids = {searcher.stored_fields(n)["id"] for n in range(searcher.doc_count_all())}
+        assert ids == {d["id"] for d in docs}
