@@ -1,8 +1,9 @@
 """Relevance ranking: the BM25F parameters and the query that scores documents.
 
-Each query word scores in the folded fields (any accents) and, when it was
-typed with accents, in the accented fields; adjacent query words also score as
-a folded syllable pair. Weights and BM25 parameters are in :class:`Ranking`;
+A query word typed without accents scores in the folded fields; one typed
+with accents scores in the accented fields, and only a little in the folded
+ones (so exact accents rank first). Adjacent query words also score as a
+folded syllable pair. Weights and BM25 parameters are in :class:`Ranking`;
 ``scripts/evaluate.py`` measures what they do.
 """
 
@@ -28,17 +29,25 @@ class Ranking:
     title_b: float = 0.5
     title: float = 2.0
     body: float = 1.0
-    accented: float = 0.6  # accented fields, for a word typed with accents
-    folded: float = 1.0  # folded fields, for a word typed with accents
+    # A word typed with accents scores in the accented fields, and only a
+    # little in the folded ones: "bạc" ranks documents with "bạc" above those
+    # with "Bắc" or "bác", which it still finds.
+    accented: float = 1.0
+    folded: float = 0.1
     bigram: float = 1.0
-    rsj_idf: float = 0.0  # 1: Robertson-Sparck Jones idf instead of Whoosh's
 
 
 RANKING = Ranking()
 
 
 class VietnameseBM25F(BM25F):
-    """BM25F whose idf is BM25's own: a syllable in most documents weighs almost nothing."""
+    """BM25F with BM25's own idf: a syllable in most documents weighs almost nothing.
+
+    Whoosh's default idf, ``log(N / (df + 1)) + 1``, never drops below 1, so
+    the function syllables of a question ("có", "là", "không") score about as
+    much as a rare content word's share; on every relevance set this idf ranks
+    better (see ``scripts/evaluate.py``).
+    """
 
     def idf(self, searcher: Any, fieldname: str, text: str) -> float:
         parent = searcher.get_parent()
@@ -50,8 +59,7 @@ class VietnameseBM25F(BM25F):
 def weighting(ranking: Ranking = RANKING) -> BM25F:
     """The Whoosh weighting model of ``ranking``."""
     titles = {f"{p.format('title')}_B": ranking.title_b for p in (FOLDED, ACCENTED, BIGRAM)}
-    model = VietnameseBM25F if ranking.rsj_idf else BM25F
-    return model(B=ranking.b, K1=ranking.k1, **titles)
+    return VietnameseBM25F(B=ranking.b, K1=ranking.k1, **titles)
 
 
 def bigram_terms(words: list[Word]) -> list[str]:
