@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from timkiem.errors import (
 from timkiem.records import Article, parse_article, record_id
 from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
 from timkiem.sources import RawRecord, read_records
-from timkiem.storage import IndexDirectory
+from timkiem.storage import IndexDirectory, remove_new_files
 
 Progress = Callable[[int], None]
 
@@ -181,20 +182,27 @@ class Indexer:
         progress: Progress | None,
         fresh: bool,
     ) -> IngestReport:
+        folder = index.storage.folder
+        before = set(os.listdir(folder))
         writer = self._writer(index, self.settings.ingest_procs)
+
+        def cancel() -> None:
+            writer.cancel()
+            remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
+
         try:
             report = self._write(writer, index, paths, skip_invalid, progress, fresh)
         except BaseException:
-            writer.cancel()
+            cancel()
             raise
         nothing_valid = not (report.added or report.replaced)
         if report.problems and (not skip_invalid or nothing_valid):
-            writer.cancel()
+            cancel()
             raise InvalidInput(report.problems)
         if report.added or report.replaced:
             writer.commit()
         else:
-            writer.cancel()
+            cancel()
         return report
 
     def reindex(

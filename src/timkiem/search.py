@@ -388,9 +388,17 @@ class SearchEngine:
         except TimeLimit:
             partial = True
         results = timed.results()
-        return [
+        ranked: list[tuple[int, float | None]] = [
             (hit.docnum, round(hit.score, 4) if hit.score is not None else None) for hit in results
-        ], partial
+        ]
+        if partial and len(ranked) < window:
+            # Whoosh scores a whole block of documents before it collects the
+            # first, so time can run out with few or no hits: fill the window
+            # with the other matches, unranked (newest first), never a blank page.
+            have = {docnum for docnum, _ in ranked}
+            rest = {docnum for docnum in final if docnum not in have}
+            ranked.extend(self._by_date(snap, rest, window - len(ranked), newest=True))
+        return ranked, partial
 
     def _by_date(
         self, snap: Snapshot, final: set[int], window: int, newest: bool

@@ -52,6 +52,20 @@ def fsync_directory(path: str | Path) -> None:
         os.close(fd)
 
 
+def remove_new_files(folder: str | Path, before: set[str]) -> None:
+    """Delete the files of ``folder`` not in ``before`` (a cancelled writer's segment).
+
+    Call it holding the writer lock, so that no other writer's files are new.
+    """
+    for name in set(os.listdir(folder)) - before:
+        if name.endswith("WRITELOCK"):
+            continue
+        try:
+            os.remove(os.path.join(folder, name))
+        except FileNotFoundError:
+            continue
+
+
 def _fsync_on_close(stream: StructFile) -> None:
     handle = stream.file
     handle.flush()
