@@ -190,9 +190,7 @@ def _key(syllables: Iterable[str]) -> str:
     return " " + " ".join(strip_accents(s).lower() for s in syllables) + " "
 
 
-def build_known_item_set(
-    corpus: Path, workdir: Path, pool: int, items: int, seed: int
-) -> EvalSet:
+def build_known_item_set(corpus: Path, workdir: Path, pool: int, items: int, seed: int) -> EvalSet:
     """Articles sought by a 3-6 syllable span of their own title.
 
     A pool of ``pool`` full articles with distinct titles is drawn from
@@ -235,9 +233,13 @@ def build_known_item_set(
             start = rng.randint(0, len(words) - length)
             span = words[start : start + length]
             if everything.count(_key(span)) == 1:
-                queries.append(Query(str(chosen[index]["id"]), " ".join(span), frozenset(
-                    {str(chosen[index]["id"])}
-                )))
+                queries.append(
+                    Query(
+                        str(chosen[index]["id"]),
+                        " ".join(span),
+                        frozenset({str(chosen[index]["id"])}),
+                    )
+                )
                 break
     note = f"{len(chosen)} articles, seed {seed}"
     return EvalSet(KNOWN_ITEM, docs, queries, KNOWN_ITEM_TARGET, note)

@@ -36,6 +36,7 @@ from timkiem.ranking import RANKING, Ranking, bigram_terms, build_scoring_query,
 from timkiem.schema import BIGRAM, FOLDED
 from timkiem.snippets import make_snippet
 from timkiem.storage import IndexDirectory
+from timkiem.topk import TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
@@ -98,6 +99,7 @@ class Snapshot:
         ]
         self._postings: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
         self.cache: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
+        self.scorer = TermScorer(searcher)
 
     def docs(self, field: str, text: str) -> frozenset[int]:
         """Live documents holding ``text`` in ``field`` (cached, LRU)."""
@@ -106,10 +108,13 @@ class Snapshot:
         if found is not None:
             self._postings.move_to_end(key)
             return found
-        try:
-            ids = frozenset(self.searcher.postings(field, text).all_ids())
-        except Exception:  # whoosh raises TermNotFound (and others) for absent terms
-            ids = frozenset()
+        if self.scorer.usable and self.searcher.schema[field].scorable:
+            ids = frozenset(self.scorer.term(field, text).docs)  # read once for both
+        else:
+            try:
+                ids = frozenset(self.searcher.postings(field, text).all_ids())
+            except Exception:  # whoosh raises TermNotFound (and others) for absent terms
+                ids = frozenset()
         if self.deleted and ids:
             ids = ids - self.deleted
         self._postings[key] = ids
@@ -376,6 +381,10 @@ class SearchEngine:
         if not final:
             return [], False
         scoring = build_scoring_query(parsed, self.ranking)
+        terms = snap.scorer.plan(scoring)
+        if terms is not None:
+            best = snap.scorer.top(terms, final, window)
+            return [(docnum, round(score, 4)) for docnum, score in best], False
         limit = self.settings.query_time_limit
         timed = (
             FilteredTimeLimit(snap.searcher.collector(limit=window), final, limit)
