@@ -198,8 +198,11 @@ class CrashLoop:
         try:
             proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            # only the writer itself, as the OOM killer or `kill -9 PID` would: its
+            # worker processes (TIMKIEM_INGEST_PROCS > 1) must not outlive it
+            os.kill(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
+        self._reap_workers(proc.pid)
         finished = proc.returncode == 0
         if finished:
             self.estimate = 0.7 * self.estimate + 0.3 * (time.monotonic() - started)
@@ -208,6 +211,19 @@ class CrashLoop:
         if not finished and proc.returncode != -signal.SIGKILL:
             raise CrashCheckFailed(f"{command} failed by itself: {err.decode()[-2000:]}")
         return finished, delay, out.decode(), err.decode()
+
+    def _reap_workers(self, group: int) -> None:
+        """Fail if workers of the killed writer are still alive a moment later."""
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                return
+            if time.monotonic() > deadline:
+                os.killpg(group, signal.SIGKILL)
+                raise CrashCheckFailed("worker processes outlived the killed writer")
+            time.sleep(0.05)
 
     def _check(self, before: dict[str, int], after: dict[str, int], reported: bool) -> str:
         found = read_state(self.index)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -151,3 +152,62 @@ def test_segments_without_dates_or_categories(settings: Settings, tmp_path: Path
     assert [h["id"] for h in newest["hits"]] == ["a", "b"]  # undated last
     assert engine.search(SearchRequest(category="Tin"))["total"] == 1
     engine.close()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_killed_multiprocess_writer_leaves_no_workers_holding_the_lock(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """SIGKILL of a writer with TIMKIEM_INGEST_PROCS=2 (its workers are not signalled)."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc to find the worker processes")
+    Indexer(settings).ingest([str(EXAMPLES)])
+    words = "công đoàn lao động việc làm tiền lương bảo hiểm xã hội".split()
+    records = [
+        {"id": f"p{i}", "title": " ".join(words[i % 5 :]), "body": " ".join(words * 8)}
+        for i in range(8000)
+    ]
+    batch = write_jsonl(tmp_path / "big.jsonl", records)
+    env = dict(os.environ, TIMKIEM_INGEST_PROCS="2")
+    command = [sys.executable, "-m", "timkiem", "ingest", "--index", settings.index, str(batch)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    workers: list[int] = []
+    while not workers and proc.poll() is None and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.02)
+    if not workers:
+        proc.kill()
+        pytest.skip("the writer finished before its workers could be seen")
+    time.sleep(0.3)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = [w for w in workers if _alive(w)]
+    for worker in survivors:
+        os.kill(worker, signal.SIGKILL)
+    assert survivors == [], "workers outlived the killed writer"
+    quick = Settings.load({"index": settings.index, "lock_timeout": 2.0}, environ={})
+    assert Indexer(quick).ingest([str(EXAMPLES)]).replaced == 47

@@ -16,12 +16,14 @@ after each rename, so a reported commit survives a crash.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import logging
 import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +43,36 @@ INDEX_NAME = "MAIN"
 _GEN = re.compile(r"^gen-(\d{6,})$")
 
 log = logging.getLogger("timkiem.storage")
+_PR_SET_PDEATHSIG = 1
+_held_locks: set[int] = set()  # descriptors of writer locks this process holds
+
+
+def _after_fork_in_child() -> None:
+    """A worker forked by a multi-process writer: let go of the lock, die with the parent.
+
+    Otherwise a writer killed with SIGKILL leaves workers blocked forever on
+    their job queue, holding the inherited lock, and no writer can start again.
+    Closing the inherited descriptor does not unlock the parent's lock.
+    """
+    if not _held_locks:
+        return
+    for fd in _held_locks:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held_locks.clear()
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: workers may outlive a killed parent
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def fsync_directory(path: str | Path) -> None:
@@ -256,9 +288,11 @@ class IndexDirectory:
                 )
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+            _held_locks.add(fd)
             try:
                 yield
             finally:
+                _held_locks.discard(fd)
                 os.ftruncate(fd, 0)  # a clean exit, failed or not, leaves no pid
         finally:
             os.close(fd)
