@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import string
 import sys
 import urllib.parse
 from collections.abc import Iterator
@@ -255,3 +257,22 @@ def test_time_limit_through_the_api(many: Path) -> None:
     result = client.simulate_get("/search", params={"q": "công đoàn lao động việc làm"})
     assert result.status_code == 200
     assert result.json["partial"] is True and len(result.json["hits"]) == 10
+
+
+def test_made_up_words_do_not_grow_the_caches(many: Path) -> None:
+    """A stream of new words (a crawler, an attacker) must not grow memory."""
+    engine = engine_with_limit(many, 0)
+    engine.search(SearchRequest(q="công đoàn bảo hiểm"))
+    snap = engine.snapshot()
+    scored = len(snap.scorer.cache)
+    rng = random.Random(4)
+    for _ in range(2000):
+        made_up = " ".join(
+            "".join(rng.choices(string.ascii_lowercase, k=9)) for _ in range(rng.randint(1, 4))
+        )
+        engine.search(SearchRequest(q=made_up))
+    assert engine.snapshot() is snap
+    assert len(snap.scorer.cache) == scored  # absent terms are not kept
+    assert len(snap._postings) <= 4096
+    assert len(snap.cache) <= engine.settings.cache_size
+    engine.close()

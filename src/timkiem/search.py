@@ -382,27 +382,30 @@ class SearchEngine:
             return [], False
         scoring = build_scoring_query(parsed, self.ranking)
         terms = snap.scorer.plan(scoring)
-        if terms is not None:
-            best = snap.scorer.top(terms, final, window)
-            return [(docnum, round(score, 4)) for docnum, score in best], False
         limit = self.settings.query_time_limit
-        timed = (
-            FilteredTimeLimit(snap.searcher.collector(limit=window), final, limit)
-            if limit > 0
-            else snap.searcher.collector(limit=window, filter=final)
-        )
-        partial = False
-        try:
-            snap.searcher.search_with_collector(scoring, timed)
-        except TimeLimit:
-            partial = True
-        results = timed.results()
-        ranked: list[tuple[int, float | None]] = [
-            (hit.docnum, round(hit.score, 4) if hit.score is not None else None) for hit in results
-        ]
+        ranked: list[tuple[int, float | None]]
+        if terms is not None:
+            deadline = time.monotonic() + limit if limit > 0 else None
+            best, partial = snap.scorer.top_within(terms, final, window, deadline)
+            ranked = [(docnum, round(score, 4)) for docnum, score in best]
+        else:
+            timed = (
+                FilteredTimeLimit(snap.searcher.collector(limit=window), final, limit)
+                if limit > 0
+                else snap.searcher.collector(limit=window, filter=final)
+            )
+            partial = False
+            try:
+                snap.searcher.search_with_collector(scoring, timed)
+            except TimeLimit:
+                partial = True
+            ranked = [
+                (hit.docnum, round(hit.score, 4) if hit.score is not None else None)
+                for hit in timed.results()
+            ]
         if partial and len(ranked) < window:
-            # Whoosh scores a whole block of documents before it collects the
-            # first, so time can run out with few or no hits: fill the window
+            # Time ran out with part of the window ranked (Whoosh even scores a
+            # whole block of documents before it collects the first): fill it
             # with the other matches, unranked (newest first), never a blank page.
             have = {docnum for docnum, _ in ranked}
             rest = {docnum for docnum in final if docnum not in have}

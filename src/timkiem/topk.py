@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
@@ -58,6 +59,12 @@ def flatten(query: wq.Query) -> list[tuple[str, str, float]] | None:
             terms.extend(found)
         return terms
     return None
+
+
+def _cost(scores: TermScores) -> int:
+    """What a cached term holds, in postings: its own, plus its key and objects
+    (about 500 bytes), so that many rare terms cannot outgrow the budget."""
+    return len(scores) + 48
 
 
 class TermScorer:
@@ -133,13 +140,15 @@ class TermScorer:
                 self.cache.move_to_end(key)
                 return found
         found = self._load(field, text)
+        if not len(found):
+            return found  # an absent term is cheap to look up again: not worth memory
         with self.lock:
             if key not in self.cache:
                 self.cache[key] = found
-                self.held += len(found)
+                self.held += _cost(found)
                 while self.held > self.budget and len(self.cache) > 1:
                     _, dropped = self.cache.popitem(last=False)
-                    self.held -= len(dropped)
+                    self.held -= _cost(dropped)
         return found
 
     # -- top k -----------------------------------------------------------------
@@ -163,7 +172,27 @@ class TermScorer:
         k: int,
     ) -> list[tuple[int, float]]:
         """The ``k`` best ``(docnum, score)`` among ``allowed`` (None: any match)."""
-        lists = [(boost, self.term(field, text)) for field, text, boost in terms]
+        return self.top_within(terms, allowed, k, None)[0]
+
+    def top_within(
+        self,
+        terms: list[tuple[str, str, float]],
+        allowed: Collection[int] | None,
+        k: int,
+        deadline: float | None,
+    ) -> tuple[list[tuple[int, float]], bool]:
+        """``top``, stopping between terms once ``time.monotonic()`` passes ``deadline``.
+
+        Returns the best found and whether time ran out: then only the terms
+        read and added by then count (at least one), most valuable first.
+        """
+        partial = False
+        lists: list[tuple[float, TermScores]] = []
+        for field, text, boost in terms:
+            if lists and deadline is not None and time.monotonic() > deadline:
+                partial = True
+                break
+            lists.append((boost, self.term(field, text)))
         lists = [(boost, ts) for boost, ts in lists if len(ts)]
         lists.sort(key=lambda item: -item[0] * item[1].top)
         bounds = [boost * ts.top for boost, ts in lists]
@@ -173,6 +202,9 @@ class TermScorer:
         acc: dict[int, float] = {}
         growing = True
         for i, (boost, ts) in enumerate(lists):
+            if i and deadline is not None and time.monotonic() > deadline:
+                partial = True
+                break
             if growing and len(acc) >= k and rest[i] < rest[0] - rest[i]:
                 threshold = heapq.nlargest(k, acc.values())[-1]
                 if rest[i] < threshold:
@@ -200,7 +232,7 @@ class TermScorer:
                     if docnum in acc:
                         acc[docnum] += score * boost
         best = heapq.nlargest(k, acc.items(), key=lambda item: (item[1], -item[0]))
-        return best
+        return best, partial
 
 
 class _Bm25Memo(dict[tuple[float, int], float]):
