@@ -399,15 +399,21 @@ def soak(args: argparse.Namespace) -> int:
     )
     for line in (results.server_errors + results.failures + results.bad_bodies)[:20]:
         print("  " + line)
-    ok = (
-        alive
-        and not results.server_errors
-        and not results.failures
-        and not results.bad_bodies
-        and growth <= args.max_growth
-    )
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    p99 = percentile(normal, 99)
+    failed = [
+        reason
+        for reason, bad in (
+            ("the server died", not alive),
+            ("5xx answers", bool(results.server_errors)),
+            ("failed requests", bool(results.failures)),
+            ("bad bodies", bool(results.bad_bodies)),
+            (f"memory growth above {args.max_growth:g}%", growth > args.max_growth),
+            (f"p99 above {args.p99_target:g} ms", 0 < args.p99_target < p99),
+        )
+        if bad
+    ]
+    print("PASS" if not failed else "FAIL: " + ", ".join(failed))
+    return 0 if not failed else 1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -425,6 +431,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hostile", type=float, default=0.25, help="share of hostile requests")
     parser.add_argument("--warmup", type=float, help="seconds before memory is the baseline")
     parser.add_argument("--max-growth", type=float, default=10.0, help="percent")
+    parser.add_argument(
+        "--p99-target",
+        type=float,
+        default=60.0,
+        help="ms; p99 of normal searches over HTTP must stay within it (0: not checked)",
+    )
     parser.add_argument("--time-limit", type=float, default=2.0, help="TIMKIEM_QUERY_TIME_LIMIT")
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args(argv)
