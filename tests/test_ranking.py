@@ -191,6 +191,49 @@ def test_the_sample_query_finds_its_article_first(sample_engine: SearchEngine) -
     assert ranked_ids(sample_engine, "hoà giải tranh chấp")[0] == "bk-0016"
 
 
+def test_a_question_ranks_by_its_content_words(make_engine: Any) -> None:
+    # As in any real collection, the function words are in most documents.
+    common = "Việc này là gì, có không, như thế nào và khi nào thì làm?"
+    others = [
+        {"id": f"other-{n}", "title": f"Tin số {n}", "body": f"{common} {FILLER}"}
+        for n in range(6)
+    ]
+    engine = make_engine(
+        [
+            *others,
+            {
+                "id": "chatter",
+                "title": "Hỏi đáp",
+                "body": f"Là gì, như thế nào, có không, của ai, ở đâu và khi nào? {FILLER}",
+            },
+            {
+                "id": "answer",
+                "title": "Tin vắn",
+                "body": f"Bệnh sởi lây qua đường hô hấp, trẻ nhỏ dễ mắc. {FILLER}",
+            },
+        ]
+    )
+    question = "Bệnh sởi là gì và lây như thế nào, có nguy hiểm không?"
+    assert ranked_ids(engine, question)[0] == "answer"
+    assert ranked_ids(engine, evaluate.strip_accents(question))[0] == "answer"
+
+
+def test_a_plain_word_in_an_accented_query_is_taken_as_typed(make_engine: Any) -> None:
+    engine = make_engine(
+        [
+            {"id": "ung", "title": "Tin vắn", "body": f"Khoa ung bướu mở thư viện. {FILLER}"},
+            {
+                "id": "ung-vien",
+                "title": "Tin vắn",
+                "body": f"Ứng viên ứng tuyển gửi thư ứng tuyển. {FILLER}",
+            },
+        ]
+    )
+    assert ranked_ids(engine, "ung thư") == ["ung", "ung-vien"]
+    assert ranked_ids(engine, "ung thu")[0] == "ung-vien"
+    assert ranked_ids(engine, "cong ứng viên")[0] == "ung-vien"
+
+
 # -- the evaluation script -----------------------------------------------------------
 
 

@@ -1,8 +1,8 @@
 """Relevance ranking: the BM25F parameters and the query that scores documents.
 
-A query word typed without accents scores in the folded fields; one typed
-with accents scores in the accented fields, and only a little in the folded
-ones (so exact accents rank first). Adjacent query words also score as a
+The words of a query typed without accents score in the folded fields; those
+of a query typed with accents score in the accented fields, and only a little
+in the folded ones (so exact accents rank first). Adjacent query words also score as a
 folded syllable pair. Weights and BM25 parameters are in :class:`Ranking`;
 ``scripts/evaluate.py`` measures what they do.
 """
@@ -29,15 +29,34 @@ class Ranking:
     title_b: float = 0.5
     title: float = 2.0
     body: float = 1.0
-    # A word typed with accents scores in the accented fields, and only a
-    # little in the folded ones: "bạc" ranks documents with "bạc" above those
-    # with "Bắc" or "bác", which it still finds.
+    # In a query typed with accents every word scores in the accented fields,
+    # and only a little in the folded ones: "bạc" ranks documents with "bạc"
+    # above those with "Bắc" or "bác", which it still finds.
     accented: float = 1.0
     folded: float = 0.1
-    bigram: float = 1.0
+    bigram: float = 0.5
+    # Function words (FUNCTION_WORDS) of a query with at least ``min_content``
+    # other words are weighted by ``function_words`` (0: not scored).
+    function_words: float = 0.0
+    min_content: int = 2
+    plain_function_words: float = 1.0
 
 
 RANKING = Ranking()
+
+# Grammatical syllables of questions and prose, as typed with accents: in a
+# query of several other words they say little about what is sought. Folding
+# makes most of them ambiguous ("la" is "là" or "lá", "co" "có" or "cờ"), so a
+# query without accents only has the few whose folded form is one word.
+# Pairs ("không khí", "có thai") still score as bigrams.
+FUNCTION_WORDS = frozenset(
+    """
+    gì nào đâu sao bao nhiêu mấy thế vậy không chưa hả à ư nhỉ chăng
+    là của có được như trong khi về với thì ở những các cho theo để này và từ
+    tại hoặc hay mà một đã đang sẽ bị do vì nếu rằng cũng đó ấy đây
+    """.split()
+)
+PLAIN_FUNCTION_WORDS = frozenset("gi khong cac nhung va".split())
 
 
 class VietnameseBM25F(BM25F):
@@ -78,14 +97,21 @@ def build_scoring_query(parsed: ParsedQuery, ranking: Ranking = RANKING) -> wq.Q
             subs.append(wq.Term(field, text, boost=boost))
 
     weights = {"title": ranking.title, "body": ranking.body}
+    exact = any(w.has_accents for w in parsed.words)
+    function_words = FUNCTION_WORDS if exact else PLAIN_FUNCTION_WORDS
+    content = sum(w.accented not in function_words for w in parsed.words)
+    minor = 1.0
+    if content >= ranking.min_content:
+        minor = ranking.function_words if exact else ranking.plain_function_words
     for name in TEXT_FIELDS:
         weight = weights[name]
         for word in parsed.words:
-            if word.has_accents:
-                add(ACCENTED.format(name), word.accented, weight * ranking.accented)
-                add(FOLDED.format(name), word.folded, weight * ranking.folded)
+            scale = weight * (minor if word.accented in function_words else 1.0)
+            if exact:
+                add(ACCENTED.format(name), word.accented, scale * ranking.accented)
+                add(FOLDED.format(name), word.folded, scale * ranking.folded)
             else:
-                add(FOLDED.format(name), word.folded, weight)
+                add(FOLDED.format(name), word.folded, scale)
         for pair in bigram_terms(parsed.words):
             add(BIGRAM.format(name), pair, weight * ranking.bigram)
     return wq.Or(subs)
