@@ -62,6 +62,7 @@ class Figures:
     kills: int = 0
     kills_holding_lock: int = 0
     kills_in_reindex: int = 0
+    kills_while_writing: int = 0
     finished_before_kill: int = 0
     state_before: int = 0
     state_after: int = 0
@@ -115,6 +116,15 @@ def read_state(index: Path) -> dict[str, int]:
     finally:
         engine.close()
     return state
+
+
+def _index_files(index: Path) -> set[str]:
+    """Files that a commit writes (not locks, not a new generation's empty index)."""
+    if not index.exists():
+        return set()
+    return {
+        str(p) for p in index.rglob("*") if p.is_file() and not p.name.endswith(("LOCK", "_0.toc"))
+    }
 
 
 def _write_batch(path: Path, records: list[dict[str, Any]]) -> None:
@@ -182,11 +192,17 @@ class CrashLoop:
         return batch
 
     def _run_killed(self, command: list[str]) -> tuple[bool, float, str, str]:
-        """Start ``command``, SIGKILL it after a random delay: (finished, delay, out, err)."""
-        if self.rng.random() < 0.5:
+        """Start ``command``, SIGKILL it after a random delay: (finished, delay, out, err).
+
+        A third of the kills land anywhere, a third late in the run, and a third
+        while the commit writes its files (just after the first new file shows).
+        """
+        roll = self.rng.random()
+        if roll < 1 / 3:
             delay = self.rng.uniform(0.0, self.estimate * 1.1)
-        else:  # aim at the end, where the commit happens
+        else:
             delay = self.rng.uniform(self.estimate * 0.6, self.estimate * 1.05)
+        known = _index_files(self.index)
         proc = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
@@ -196,7 +212,9 @@ class CrashLoop:
         )
         started = time.monotonic()
         try:
-            proc.wait(timeout=delay)
+            if roll >= 2 / 3:
+                delay = self._until_writing(proc, known, started)
+            proc.wait(timeout=max(0.0, delay - (time.monotonic() - started)))
         except subprocess.TimeoutExpired:
             # only the writer itself, as the OOM killer or `kill -9 PID` would: its
             # worker processes (TIMKIEM_INGEST_PROCS > 1) must not outlive it
@@ -211,6 +229,18 @@ class CrashLoop:
         if not finished and proc.returncode != -signal.SIGKILL:
             raise CrashCheckFailed(f"{command} failed by itself: {err.decode()[-2000:]}")
         return finished, delay, out.decode(), err.decode()
+
+    def _until_writing(
+        self, proc: subprocess.Popen[bytes], known: set[str], started: float
+    ) -> float:
+        """Wait for the writer's first new index file; a kill time just after it."""
+        limit = started + self.estimate * 3 + 5
+        while proc.poll() is None and time.monotonic() < limit:
+            if _index_files(self.index) - known:
+                self.figures.kills_while_writing += 1
+                return time.monotonic() - started + self.rng.uniform(0.0, 0.05)
+            time.sleep(0.003)
+        return time.monotonic() - started
 
     def _reap_workers(self, group: int) -> None:
         """Fail if workers of the killed writer are still alive a moment later."""
@@ -353,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     print(
         f"kills survived: {figures.kills} ({figures.kills_holding_lock} holding the lock, "
-        f"{figures.kills_in_reindex} during reindex); commits that finished before the kill: "
+        f"{figures.kills_in_reindex} during reindex, up to {figures.kills_while_writing} "
+        "aimed at index files being written); commits that finished before the kill: "
         f"{figures.finished_before_kill}\n"
         f"after a kill the index held the state before the command {figures.state_before} "
         f"times, after it {figures.state_after} times; never anything else\n"

@@ -154,25 +154,18 @@ def test_segments_without_dates_or_categories(settings: Settings, tmp_path: Path
     engine.close()
 
 
-def _children(pid: int) -> list[int]:
+def _group(pgid: int) -> list[int]:
+    """Processes of a process group that have not exited."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            if int(fields[2]) == pgid and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def test_killed_multiprocess_writer_leaves_no_workers_holding_the_lock(
@@ -190,24 +183,29 @@ def test_killed_multiprocess_writer_leaves_no_workers_holding_the_lock(
     batch = write_jsonl(tmp_path / "big.jsonl", records)
     env = dict(os.environ, TIMKIEM_INGEST_PROCS="2")
     command = [sys.executable, "-m", "timkiem", "ingest", "--index", settings.index, str(batch)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its workers share its process group
+    )
     deadline = time.monotonic() + 30
-    workers: list[int] = []
-    while not workers and proc.poll() is None and time.monotonic() < deadline:
-        workers = _children(proc.pid)
+    while len(_group(proc.pid)) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    if not workers:
-        proc.kill()
-        pytest.skip("the writer finished before its workers could be seen")
+    if proc.poll() is not None or len(_group(proc.pid)) < 3:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        pytest.skip("could not catch the writer while both its workers ran")
     time.sleep(0.3)
-    proc.kill()
+    proc.kill()  # the writer only, not its workers
     proc.wait()
     deadline = time.monotonic() + 5
-    while any(map(_alive, workers)) and time.monotonic() < deadline:
+    while _group(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    survivors = [w for w in workers if _alive(w)]
-    for worker in survivors:
-        os.kill(worker, signal.SIGKILL)
+    survivors = _group(proc.pid)
+    if survivors:
+        os.killpg(proc.pid, signal.SIGKILL)
     assert survivors == [], "workers outlived the killed writer"
     quick = Settings.load({"index": settings.index, "lock_timeout": 2.0}, environ={})
     assert Indexer(quick).ingest([str(EXAMPLES)]).replaced == 47

@@ -161,3 +161,43 @@ def test_server_with_a_damaged_index(tmp_path: Path, damage: str) -> None:
         assert status == 503 and body["error"]["code"] == "index_unavailable"
         assert body["error"]["message"] == health["reason"]
         assert server.proc.poll() is None
+
+
+def test_ingests_while_serving_8_clients(tmp_path: Path) -> None:
+    """Commits (and Whoosh's segment merges) under load: each answer is one committed state."""
+    index = tmp_path / "index"
+    settings = Settings.load({"index": str(index)}, environ={})
+    Indexer(settings).ingest([str(write_jsonl(tmp_path / "old.jsonl", dataset("old", OLD)))])
+    batches = [write_jsonl(tmp_path / f"b{n}.jsonl", dataset(f"b{n}", 30)) for n in range(6)]
+    states = {OLD + 30 * n for n in range(len(batches) + 1)}
+    seen: list[int | str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        while not stop.is_set():
+            try:
+                status, data = get(conn, "/search?q=c%C3%B4ng+%C4%91o%C3%A0n&per_page=5")
+                outcome: int | str = data["total"] if status == 200 else f"{status}: {data}"
+            except Exception as exc:
+                outcome = f"request failed: {exc!r}"
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            with lock:
+                seen.append(outcome)
+
+    with soak.serve(index) as server:
+        clients = [threading.Thread(target=client) for _ in range(8)]
+        for thread in clients:
+            thread.start()
+        for batch in batches:
+            command = [sys.executable, "-m", "timkiem", "ingest", "--index", str(index)]
+            done = subprocess.run([*command, str(batch)], capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+        time.sleep(0.5)
+        stop.set()
+        for thread in clients:
+            thread.join()
+    assert [s for s in seen if s not in states] == []
+    assert seen[-1] == max(states)
+    assert len(set(seen)) >= 3  # the server followed the commits

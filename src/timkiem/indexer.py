@@ -82,9 +82,12 @@ class Indexer:
         self.directory = IndexDirectory(settings.index)
 
     def _writer(self, index: FileIndex, procs: int) -> IndexWriter:
+        # Holding our lock, Whoosh's own can only be held by a killed writer's
+        # worker that is still exiting: wait for it rather than fail.
+        timeout = self.settings.lock_timeout
         if procs > 1:
-            return BulkMpWriter(index, procs=procs)
-        return BulkWriter(index)
+            return BulkMpWriter(index, procs=procs, timeout=timeout)
+        return BulkWriter(index, timeout=timeout)
 
     def _write(
         self,
