@@ -216,6 +216,12 @@ def test_a_question_ranks_by_its_content_words(make_engine: Any) -> None:
     question = "Bệnh sởi là gì và lây như thế nào, có nguy hiểm không?"
     assert ranked_ids(engine, question)[0] == "answer"
     assert ranked_ids(engine, evaluate.strip_accents(question))[0] == "answer"
+    # The function words it drops do not match either: every match is ranked.
+    response = engine.search(SearchRequest(q=question, per_page=100))
+    assert [hit["id"] for hit in response["hits"]] == ["answer"]
+    assert response["total"] == 1
+    # A query of function words only keeps them all.
+    assert "chatter" in ranked_ids(engine, "ở đâu")
 
 
 def test_a_plain_word_in_an_accented_query_is_taken_as_typed(make_engine: Any) -> None:

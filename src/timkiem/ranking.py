@@ -39,16 +39,15 @@ class Ranking:
     # other words are weighted by ``function_words`` (0: not scored).
     function_words: float = 0.0
     min_content: int = 2
-    plain_function_words: float = 1.0
 
 
 RANKING = Ranking()
 
 # Grammatical syllables of questions and prose, as typed with accents: in a
-# query of several other words they say little about what is sought. Folding
-# makes most of them ambiguous ("la" is "là" or "lá", "co" "có" or "cờ"), so a
-# query without accents only has the few whose folded form is one word.
-# Pairs ("không khí", "có thai") still score as bigrams.
+# query of several other words they say little about what is sought. Only a
+# query with accents drops them: folded, most are ambiguous ("la" is "là" or
+# "lá", "co" "có" or "cờ"). Pairs ("không khí", "có thai") still score as
+# bigrams.
 FUNCTION_WORDS = frozenset(
     """
     gì nào đâu sao bao nhiêu mấy thế vậy không chưa hả à ư nhỉ chăng
@@ -56,7 +55,6 @@ FUNCTION_WORDS = frozenset(
     tại hoặc hay mà một đã đang sẽ bị do vì nếu rằng cũng đó ấy đây
     """.split()
 )
-PLAIN_FUNCTION_WORDS = frozenset("gi khong cac nhung va".split())
 
 
 class VietnameseBM25F(BM25F):
@@ -86,6 +84,20 @@ def bigram_terms(words: list[Word]) -> list[str]:
     return [f"{a.folded}_{b.folded}" for a, b in zip(words, words[1:])]
 
 
+def _word_weights(parsed: ParsedQuery, ranking: Ranking) -> list[tuple[Word, float]]:
+    exact = any(w.has_accents for w in parsed.words)
+    function_words = FUNCTION_WORDS if exact else frozenset()
+    content = sum(w.accented not in function_words for w in parsed.words)
+    minor = ranking.function_words if content >= ranking.min_content else 1.0
+    return [(w, minor if w.accented in function_words else 1.0) for w in parsed.words]
+
+
+def scored_words(parsed: ParsedQuery, ranking: Ranking = RANKING) -> list[Word]:
+    """The query words that score, and so match: all but the function words
+    that a question of enough other words drops."""
+    return [word for word, weight in _word_weights(parsed, ranking) if weight > 0]
+
+
 def build_scoring_query(parsed: ParsedQuery, ranking: Ranking = RANKING) -> wq.Query:
     """The Whoosh query whose BM25F score orders relevance results."""
     subs: list[wq.Query] = []
@@ -98,20 +110,15 @@ def build_scoring_query(parsed: ParsedQuery, ranking: Ranking = RANKING) -> wq.Q
 
     weights = {"title": ranking.title, "body": ranking.body}
     exact = any(w.has_accents for w in parsed.words)
-    function_words = FUNCTION_WORDS if exact else PLAIN_FUNCTION_WORDS
-    content = sum(w.accented not in function_words for w in parsed.words)
-    minor = 1.0
-    if content >= ranking.min_content:
-        minor = ranking.function_words if exact else ranking.plain_function_words
+    words = _word_weights(parsed, ranking)
     for name in TEXT_FIELDS:
-        weight = weights[name]
-        for word in parsed.words:
-            scale = weight * (minor if word.accented in function_words else 1.0)
+        field_weight = weights[name]
+        for word, weight in words:
             if exact:
-                add(ACCENTED.format(name), word.accented, scale * ranking.accented)
-                add(FOLDED.format(name), word.folded, scale * ranking.folded)
+                add(ACCENTED.format(name), word.accented, field_weight * weight * ranking.accented)
+                add(FOLDED.format(name), word.folded, field_weight * weight * ranking.folded)
             else:
-                add(FOLDED.format(name), word.folded, scale)
+                add(FOLDED.format(name), word.folded, field_weight * weight)
         for pair in bigram_terms(parsed.words):
-            add(BIGRAM.format(name), pair, weight * ranking.bigram)
+            add(BIGRAM.format(name), pair, field_weight * ranking.bigram)
     return wq.Or(subs)

@@ -32,7 +32,14 @@ from timkiem.config import Settings
 from timkiem.dates import isoformat, parse_range_bound, year_of
 from timkiem.errors import ArticleNotFound, IndexUnavailable, InvalidParameter
 from timkiem.query import ParsedQuery, Word, parse_query
-from timkiem.ranking import RANKING, Ranking, bigram_terms, build_scoring_query, weighting
+from timkiem.ranking import (
+    RANKING,
+    Ranking,
+    bigram_terms,
+    build_scoring_query,
+    scored_words,
+    weighting,
+)
 from timkiem.schema import BIGRAM, FOLDED
 from timkiem.snippets import make_snippet
 from timkiem.storage import IndexDirectory
@@ -302,7 +309,7 @@ class SearchEngine:
         if parsed.is_empty:
             return None
         matched: set[int] = set()
-        for word in parsed.words:
+        for word in scored_words(parsed, self.ranking):
             matched |= snap.docs(FOLDED.format("title"), word.folded)
             matched |= snap.docs(FOLDED.format("body"), word.folded)
         for phrase in parsed.phrases:
