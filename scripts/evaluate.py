@@ -301,6 +301,7 @@ class Row:
     mrr: float
     target: str
     passed: bool | None
+    median_ms: float = 0.0
     extra: str = ""
 
 
@@ -337,18 +338,25 @@ def judge(eval_set: EvalSet, results: dict[str, FormResult]) -> list[Row]:
             identical = same == count
             passed = identical if passed is None else passed and identical
             text = "= accented" if text == "-" else text + "; = accented"
-        rows.append(Row(eval_set.name, form, count, res.recall, res.mrr, text, passed, extra))
+        median = statistics.median(res.times_ms) if res.times_ms else 0.0
+        rows.append(
+            Row(eval_set.name, form, count, res.recall, res.mrr, text, passed, median, extra)
+        )
     return rows
 
 
 def print_table(rows: list[Row], out: Any = sys.stdout) -> None:
-    header = f"{'set':<12} {'form':<13} {'n':>5} {'R@10':>7} {'MRR@10':>7}  {'target':<40} verdict"
+    header = (
+        f"{'set':<12} {'form':<13} {'n':>5} {'R@10':>7} {'MRR@10':>7} {'ms':>6}  "
+        f"{'target':<40} verdict"
+    )
     print(header, file=out)
     print("-" * len(header), file=out)
     for r in rows:
         verdict = {True: "PASS", False: "FAIL", None: "-"}[r.passed]
         print(
-            f"{r.set_name:<12} {r.form:<13} {r.queries:>5} {r.recall:>7.2f} {r.mrr:>7.2f}  "
+            f"{r.set_name:<12} {r.form:<13} {r.queries:>5} {r.recall:>7.2f} {r.mrr:>7.2f} "
+            f"{r.median_ms:>6.1f}  "
             f"{r.target:<40} {verdict}  {r.extra}".rstrip(),
             file=out,
         )
