@@ -602,7 +602,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="seconds of load (default 60)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument(
-        "--ingest-procs", type=int, default=2, help="TIMKIEM_INGEST_PROCS of the builds (default 2)"
+        "--ingest-procs", type=int, default=1, help="TIMKIEM_INGEST_PROCS of the builds (default 1)"
     )
     parser.add_argument("--skip-baseline", action="store_true", help="measure timkiem only")
     parser.add_argument(

@@ -40,13 +40,22 @@ def _garbage_toc(index: Path) -> None:
         toc.write_bytes(random.Random(1).randbytes(toc.stat().st_size))
 
 
+def _segment_files(index: Path) -> list[Path]:
+    """A segment's files: one compound ``.seg``, or terms, postings and columns."""
+    found = [
+        p for p in (index / "gen-000001").iterdir() if p.suffix in (".seg", ".trm", ".pst", ".col")
+    ]
+    assert found
+    return found
+
+
 def _empty_segment(index: Path) -> None:
-    for segment in (index / "gen-000001").glob("*.seg"):
+    for segment in _segment_files(index):
         segment.write_bytes(b"")
 
 
 def _missing_segment(index: Path) -> None:
-    for segment in (index / "gen-000001").glob("*.seg"):
+    for segment in _segment_files(index):
         segment.unlink()
 
 
@@ -124,7 +133,7 @@ def test_random_corruption_never_gives_a_server_error(settings: Settings, built:
     for _ in range(25):
         shutil.rmtree(built)
         shutil.copytree(pristine, built)
-        segment = next((built / "gen-000001").glob("*.seg"))
+        segment = rng.choice(sorted(_segment_files(built)))
         size = segment.stat().st_size
         with open(segment, "r+b") as handle:
             handle.seek(rng.randrange(size))

@@ -150,8 +150,8 @@ def test_server_with_a_damaged_index(tmp_path: Path, damage: str) -> None:
     elif damage == "missing generation":
         (index / "CURRENT").write_text("gen-000007\n")
     else:
-        segment = next(live.glob("*.seg"))
-        segment.write_bytes(segment.read_bytes()[:1000])
+        for segment in [*live.glob("*.seg"), *live.glob("*.trm")]:
+            segment.write_bytes(segment.read_bytes()[:1000])
     with soak.serve(index) as server:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         status, health = get(conn, "/health")

@@ -326,6 +326,9 @@ class BulkWriter(SegmentWriter):
     """A ``SegmentWriter`` with in-memory postings and fast Vietnamese terms."""
 
     def __init__(self, ix: Any, **kwargs: Any) -> None:
+        # Separate segment files, not one compound file: Whoosh reads a compound
+        # file's parts through a copy in memory (slow to open, and resident).
+        kwargs.setdefault("compound", False)
         super().__init__(ix, **kwargs)
         self.pool = MemoryPool()
         self._kinds = {name: fast_kind(field) for name, field in self.schema.items()}
@@ -519,6 +522,7 @@ class BulkMpWriter(MpWriter):
     """
 
     def __init__(self, ix: Any, procs: int, **kwargs: Any) -> None:
+        kwargs.setdefault("compound", False)
         super().__init__(ix, procs=procs, batchsize=256, multisegment=True, **kwargs)
 
     def _new_task(self) -> SubWriterTask:

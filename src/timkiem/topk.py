@@ -67,12 +67,21 @@ def _cost(scores: TermScores) -> int:
     return len(scores) + 48
 
 
+def _budget(searcher: Any) -> int:
+    schema = searcher.schema
+    words: int = sum(searcher.field_length(n) for n, field in schema.items() if field.scorable)
+    return min(3_000_000, max(100_000, words // 20))
+
+
 class TermScorer:
     """Per-snapshot cache of term scores, and the top-k search over them."""
 
-    def __init__(self, searcher: Any, budget: int = 6_000_000) -> None:
+    def __init__(self, searcher: Any, budget: int | None = None) -> None:
         self.searcher = searcher
-        self.budget = budget  # postings kept in memory (12 bytes each)
+        # Postings kept in memory (12 bytes each, plus the document sets the
+        # engine derives from them): a twentieth of the index's words, so the
+        # server's memory follows its index, within bounds.
+        self.budget = budget if budget is not None else _budget(searcher)
         self.held = 0
         self.cache: OrderedDict[tuple[str, str], TermScores] = OrderedDict()
         self.lengths: dict[tuple[int, str], bytes] = {}
