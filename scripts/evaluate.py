@@ -33,6 +33,7 @@ from typing import Any
 from unidecode import unidecode
 
 from timkiem.config import Settings
+from timkiem.errors import InvalidParameter
 from timkiem.indexer import Indexer
 from timkiem.ranking import RANKING, Ranking
 from timkiem.search import SearchEngine, SearchRequest
@@ -257,6 +258,7 @@ class FormResult:
     times_ms: list[float] = field(default_factory=list)
     hits: list[list[str]] = field(default_factory=list)
     changed: int = 0  # queries this form actually rewrote
+    rejected: int = 0  # queries the search refused (too long...)
 
 
 def build_engine(
@@ -278,7 +280,11 @@ def run_form(engine: SearchEngine, queries: list[Query], form: str) -> FormResul
         text = rewrite(query.text)
         result.changed += text != query.text
         began = time.perf_counter()
-        response = engine.search(SearchRequest(q=text, per_page=K))
+        try:
+            response = engine.search(SearchRequest(q=text, per_page=K))
+        except InvalidParameter:  # what the API answers with a 400: a miss
+            result.rejected += 1
+            response = {"hits": []}
         result.times_ms.append((time.perf_counter() - began) * 1000)
         ids = [hit["id"] for hit in response["hits"]]
         result.hits.append(ids)
@@ -338,6 +344,8 @@ def judge(eval_set: EvalSet, results: dict[str, FormResult]) -> list[Row]:
             identical = same == count
             passed = identical if passed is None else passed and identical
             text = "= accented" if text == "-" else text + "; = accented"
+        if res.rejected:
+            extra = f"{extra} {res.rejected} rejected".strip()
         median = statistics.median(res.times_ms) if res.times_ms else 0.0
         rows.append(
             Row(eval_set.name, form, count, res.recall, res.mrr, text, passed, median, extra)
