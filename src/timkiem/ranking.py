@@ -2,8 +2,9 @@
 
 The words of a query typed without accents score in the folded fields; those
 of a query typed with accents score in the accented fields, and only a little
-in the folded ones (so exact accents rank first). Adjacent query words also score as a
-folded syllable pair. Weights and BM25 parameters are in :class:`Ranking`;
+in the folded ones (so exact accents rank first). Adjacent query words also
+score as a folded syllable pair; the function words of a question do not
+score. Weights and BM25 parameters are in :class:`Ranking`;
 ``scripts/evaluate.py`` measures what they do.
 """
 
@@ -60,10 +61,10 @@ FUNCTION_WORDS = frozenset(
 class VietnameseBM25F(BM25F):
     """BM25F with BM25's own idf: a syllable in most documents weighs almost nothing.
 
-    Whoosh's default idf, ``log(N / (df + 1)) + 1``, never drops below 1, so
-    the function syllables of a question ("có", "là", "không") score about as
-    much as a rare content word's share; on every relevance set this idf ranks
-    better (see ``scripts/evaluate.py``).
+    Whoosh's default idf, ``log(N / (df + 1)) + 1``, stays near 1 for a
+    syllable in every document, so "có", "là" or "không" still weigh a good
+    share of a rare word; on every relevance set BM25's idf ranks better (see
+    ``scripts/evaluate.py``).
     """
 
     def idf(self, searcher: Any, fieldname: str, text: str) -> float:
