@@ -1,39 +1,71 @@
-"""HTML snippets: an escaped excerpt of the original text with matches marked."""
+"""HTML snippets: an escaped excerpt of the original text with matches marked.
+
+The text is folded the way the index folds it (NFC, lower case, one tone
+placement, no accents), which keeps every character where it was, so one
+regular expression over the folded text finds the matches and their offsets
+in the original. A query's pattern is compiled once and cached.
+"""
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
+from functools import lru_cache
 
-from whoosh.analysis import Token
-from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
-
-from timkiem.analysis import folded_analyzer
+from timkiem.analysis import TOKEN_PATTERN, canonical, fold
 
 SNIPPET_CHARS = 200
+LEAD_CHARS = 50  # context kept before the first match of the excerpt
+ELLIPSIS = " … "
 
 
-class MarkFormatter(Formatter):
-    """Escape the text; wrap each match in a bare ``<mark>``."""
-
-    between = " … "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=True)
-
-    def format_token(self, text: str, token: Token, replace: bool = False) -> str:
-        return "<mark>" + html.escape(get_text(text, token, replace), quote=True) + "</mark>"
+@lru_cache(maxsize=512)
+def _pattern(terms: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
 
 
-_FRAGMENTER = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=50)
-_FORMATTER = MarkFormatter()
+def find_matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+    """Offsets in ``text`` (NFC) of the syllables whose folded form is in ``terms``."""
+    folded = fold(canonical(text))
+    if len(folded) == len(text):
+        return [m.span() for m in _pattern(terms).finditer(folded)]
+    # lower() changed the length of some rare character: fold syllable by syllable
+    return [
+        m.span() for m in TOKEN_PATTERN.finditer(text) if fold(canonical(m.group())) in terms
+    ]
 
 
-def _plain(text: str, limit: int = SNIPPET_CHARS) -> str:
-    if len(text) <= limit:
-        return html.escape(text)
-    cut = text.rfind(" ", 0, limit)
-    return html.escape(text[: cut if cut > limit // 2 else limit]) + " …"
+def _best_window(spans: list[tuple[int, int]], text: str) -> int:
+    """Index of the match that starts the window holding the most distinct words."""
+    best, best_count = 0, 0
+    for i, (start, _) in enumerate(spans[:200]):
+        seen = set()
+        for s, e in spans[i:]:
+            if e > start + SNIPPET_CHARS - LEAD_CHARS:
+                break
+            seen.add(fold(canonical(text[s:e])))
+        if len(seen) > best_count:
+            best, best_count = i, len(seen)
+    return best
+
+
+def _bounds(text: str, first: int) -> tuple[int, int]:
+    start = max(0, first - LEAD_CHARS)
+    if start > 0:
+        space = text.find(" ", start, first)
+        start = space + 1 if space != -1 else start
+    end = min(len(text), start + SNIPPET_CHARS)
+    if end < len(text):
+        space = text.rfind(" ", first, end)
+        end = space if space != -1 else end
+    return start, end
+
+
+def _plain(text: str) -> str:
+    start, end = _bounds(text, 0)
+    return html.escape(text[start:end]) + (ELLIPSIS.rstrip() if end < len(text) else "")
 
 
 def make_snippet(text: str, folded_terms: Iterable[str]) -> str:
@@ -42,13 +74,24 @@ def make_snippet(text: str, folded_terms: Iterable[str]) -> str:
     Matching is on the folded form, so a visitor typing "cong doan" sees
     "<mark>Công</mark> <mark>đoàn</mark>" in the original spelling.
     """
-    terms = frozenset(folded_terms)
     if not text:
         return ""
-    if terms:
-        marked = highlight(
-            text, terms, folded_analyzer(), _FRAGMENTER, _FORMATTER, top=1, minscore=1
-        )
-        if marked:
-            return str(marked)
-    return _plain(text)
+    terms = frozenset(t for t in folded_terms if t)
+    spans = find_matches(text, terms) if terms else []
+    if not spans:
+        return _plain(text)
+    start, end = _bounds(text, spans[_best_window(spans, text)][0])
+    parts = [ELLIPSIS.lstrip()] if start > 0 else []
+    cursor = start
+    for s, e in spans:
+        if s < start:
+            continue
+        if e > end:
+            break
+        parts.append(html.escape(text[cursor:s]))
+        parts.append("<mark>" + html.escape(text[s:e]) + "</mark>")
+        cursor = e
+    parts.append(html.escape(text[cursor:end]))
+    if end < len(text):
+        parts.append(ELLIPSIS.rstrip())
+    return "".join(parts)
