@@ -39,13 +39,14 @@ def find_matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
 
 def _best_window(spans: list[tuple[int, int]], text: str) -> int:
     """Index of the match that starts the window holding the most distinct words."""
+    words = [fold(canonical(text[s:e])) for s, e in spans]
     best, best_count = 0, 0
     for i, (start, _) in enumerate(spans[:200]):
         seen = set()
-        for s, e in spans[i:]:
+        for (_, e), word in zip(spans[i:], words[i:]):
             if e > start + SNIPPET_CHARS - LEAD_CHARS:
                 break
-            seen.add(fold(canonical(text[s:e])))
+            seen.add(word)
         if len(seen) > best_count:
             best, best_count = i, len(seen)
     return best
