@@ -171,3 +171,56 @@ def test_multiprocess_writer_indexes_every_article(tmp_path: Path) -> None:
         assert searcher.doc_count() == len(docs)
         ids = {searcher.stored_fields(n)["id"] for n in range(searcher.doc_count_all())}
         assert ids == {d["id"] for d in docs}
+
+
+def _long_postings_documents(count: int) -> list[dict[str, Any]]:
+    """Articles sharing their words, with varied counts: posting lists of several blocks."""
+    words = [w for text in example_texts()[:6] for w in text.split()][:400]
+    docs = []
+    for i in range(count):
+        title = " ".join(w for j, w in enumerate(words[:40]) if (i * (j + 1)) % 7 < 3)
+        body = " ".join(
+            " ".join([w] * (1 + (i + j) % 4)) for j, w in enumerate(words) if (i + j) % 5
+        )
+        record = {"id": f"n{i}", "title": title or "x", "body": body, "category": f"c{i % 3}"}
+        docs.append(article_document(parse_article(record)))
+    return docs
+
+
+def test_bulk_writer_writes_long_posting_lists_as_whoosh(tmp_path: Path) -> None:
+    """Terms in 128 to 300 documents: blocks of 128 postings, the last one shorter."""
+    docs = _long_postings_documents(300)
+    expected = _contents(_build(tmp_path / "whoosh", docs, SegmentWriter))
+    found = _contents(_build(tmp_path / "bulk", docs, BulkWriter))
+    counts = {info[1] for info, _items in expected[0].values()}
+    assert {1, 128, 129, 257, 300} <= counts
+    assert found == expected
+
+
+def test_bulk_writer_with_a_field_boost_takes_the_general_path(tmp_path: Path) -> None:
+    """A boosted field is not weighted one per use: written by the general path, still exact."""
+    schema = build_schema()
+    assert fast_kind(schema["title_f"]) == "folded"
+    docs = _long_postings_documents(140)
+
+    def build(folder: Path, writer_class: Any) -> Any:
+        folder.mkdir()
+        boosted = build_schema()
+        boosted["title_f"].format.field_boost = 2.0
+        index = FileStorage(str(folder)).create_index(boosted, INDEX_NAME)
+        writer = writer_class(index)
+        for doc in docs:
+            writer.add_document(**doc)
+        writer.commit()
+        return index
+
+    expected = _contents(build(tmp_path / "whoosh", SegmentWriter))
+    found = _contents(build(tmp_path / "bulk", BulkWriter))
+    weights = [
+        weight
+        for (name, _), (_, items) in expected[0].items()
+        if name == "title_f"
+        for _, weight, _ in items
+    ]
+    assert max(weights) >= 4.0
+    assert found == expected

@@ -14,23 +14,22 @@ header says so; Whoosh reads both).
 from __future__ import annotations
 
 import hashlib
-import operator
 import pickle
 import struct
 import types
 import zlib
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 from whoosh import multiproc
 from whoosh.analysis import BiWordFilter, LowercaseFilter
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter
 from whoosh.fields import FieldType
 from whoosh.formats import Frequency
 from whoosh.multiproc import MpWriter, SubWriterTask
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from timkiem.analysis import (
@@ -43,12 +42,17 @@ from timkiem.analysis import (
     canonical_tones,
     nfc,
 )
+from timkiem.postings import (
+    COMPRESS_FROM,
+    FieldPostings,
+    Vocabulary,
+    can_write_fast,
+    term_lists,
+    write_blocks,
+)
 
-_SHIFT = 32  # a posting in memory is docnum << 32 | frequency
-_MASK = (1 << _SHIFT) - 1
 _UINT = struct.Struct("!I")
 _USHORT = struct.Struct("!H")
-COMPRESS_FROM = 128  # bytes of pickled block data worth compressing
 
 
 def accented_terms(text: str) -> list[str]:
@@ -139,12 +143,13 @@ class _Terms:
 class MemoryPool:
     """A batch's postings in memory.
 
-    Fields with a fast path keep ``{term: posting or array of postings}``;
+    Fields with a fast path keep flat arrays of postings (``FieldPostings``);
     anything else (ids, dates, merged segments) keeps Whoosh's posting tuples.
     """
 
     def __init__(self) -> None:
-        self.fast: dict[str, dict[str, Any]] = {}
+        self.vocabulary = Vocabulary()
+        self.fast: dict[str, FieldPostings] = {}
         self.other: dict[str, dict[bytes, list[tuple[int, float, bytes | None]]]] = {}
         self.fieldnames: set[str] = set()
 
@@ -157,6 +162,7 @@ class MemoryPool:
     def cleanup(self) -> None:
         self.fast.clear()
         self.other.clear()
+        self.vocabulary.clear()
 
 
 def _mini_weights(weights: array[float]) -> Any:
@@ -278,32 +284,13 @@ class TermWriter:
         return b"".join(parts), stats
 
 
-def _one_block(
-    packed: array[int], lengths: array[int], boost: float, compression: int
-) -> tuple[bytes, tuple[Any, ...]]:
-    """``TermWriter.blocks`` for up to one block of fast-field postings."""
-    count = len(packed)
-    ids = [p >> _SHIFT for p in packed]
-    freqs = [p & _MASK for p in packed]
-    known = [lengths[d] for d in ids]
-    top = max(freqs)
-    maxweight = top * boost
-    stored = array("f", freqs) if boost == 1.0 else array("f", [f * boost for f in freqs])
-    if min(freqs) == top:
-        mini: Any = None if stored[0] == 1.0 else stored[0]
-    else:
-        mini = _mini_weights(stored)
-    deltas = list(map(operator.sub, ids, [0, *ids[:-1]]))
-    values = struct.pack(f"!{count}I", *freqs)
-    data = pickle.dumps((tuple(deltas), mini, values), 2)
-    comp = compression if len(data) >= COMPRESS_FROM else 0
-    if comp:
-        data = zlib.compress(data, comp)
-    minbyte = length_to_byte(min(known))
-    maxbyte = length_to_byte(max(known))
-    head = pickle.dumps((count, ids[-1], maxweight, comp, minbyte, maxbyte), 2)
-    blocks = WHOOSH3_HEADER_MAGIC + _INT.pack(-len(head) - len(data)) + head + data
-    return blocks, (sum(stored), count, minbyte, maxbyte, maxweight, ids[0], ids[-1])
+def _byte_order(vocabulary: dict[str, int]) -> tuple[list[bytes], np.ndarray]:
+    """The terms' keys (UTF-8) in byte order, and each term number's place in it."""
+    encoded = [term.encode("utf-8") for term in vocabulary]
+    order = sorted(range(len(encoded)), key=encoded.__getitem__)
+    rank = np.empty(len(encoded), dtype=np.uint32)
+    rank[order] = np.arange(len(encoded), dtype=np.uint32)
+    return [encoded[i] for i in order], rank
 
 
 def _write_hashes(self: Any) -> None:
@@ -332,16 +319,8 @@ class BulkWriter(SegmentWriter):
         super().__init__(ix, **kwargs)
         self.pool = MemoryPool()
         self._kinds = {name: fast_kind(field) for name, field in self.schema.items()}
-        self._lengths: dict[str, array[int]] = {}
-        self._quantized: dict[int, int] = {}
+        self._length_bytes: dict[int, int] = {}
         self._indexed: dict[str, dict[Any, list[Any]]] = {}
-
-    def _length(self, count: int) -> int:
-        # Whoosh stores field lengths as one byte; postings see the decoded value.
-        q = self._quantized.get(count)
-        if q is None:
-            q = self._quantized[count] = byte_to_length(length_to_byte(count))
-        return q
 
     def add_document(self, **fields: Any) -> None:
         if any(name.startswith("_") for name in fields):
@@ -400,27 +379,16 @@ class BulkWriter(SegmentWriter):
         return found
 
     def _add_fast(self, name: str, words: list[str], docnum: int, length: int) -> None:
-        lengths = self._lengths.get(name)
-        if lengths is None:
-            lengths = self._lengths[name] = array("L")
-            self.pool.fieldnames.add(name)
-        missing = docnum + 1 - len(lengths)
-        if missing > 0:
-            lengths.extend([0] * missing)
-        lengths[docnum] = self._length(length)
-        postings = self.pool.fast.get(name)
+        lbyte = self._length_bytes.get(length)
+        if lbyte is None:
+            # Whoosh stores field lengths as one byte; postings see that byte.
+            lbyte = self._length_bytes[length] = length_to_byte(length)
+        pool = self.pool
+        postings = pool.fast.get(name)
         if postings is None:
-            postings = self.pool.fast[name] = {}
-        base = docnum << _SHIFT
-        get = postings.get
-        for term, freq in Counter(words).items():
-            old = get(term)
-            if old is None:
-                postings[term] = base | freq
-            elif type(old) is int:
-                postings[term] = array("q", (old, base | freq))
-            else:
-                old.append(base | freq)
+            postings = pool.fast[name] = FieldPostings()
+            pool.fieldnames.add(name)
+        postings.add(pool.vocabulary, words, docnum, lbyte)
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
@@ -432,70 +400,64 @@ class BulkWriter(SegmentWriter):
         dfl: Callable[[int, str], int] = (
             pdr.doc_field_length if pdr is not None else (lambda docnum, name: 0)
         )
+        keys, rank = _byte_order(self.pool.vocabulary)
+        self.pool.vocabulary.clear()
         for name in sorted(self.pool.fieldnames):
             if name in self.schema:
-                self._write_field(fw, name, dfl)
+                self._write_field(fw, name, dfl, keys, rank)
         self.fieldwriter.close()
         if pdr is not None:
             pdr.close()
 
-    def _write_field(self, fw: W3FieldWriter, name: str, dfl: Callable[[int, str], int]) -> None:
+    def _write_field(
+        self,
+        fw: W3FieldWriter,
+        name: str,
+        dfl: Callable[[int, str], int],
+        keys: list[bytes],
+        rank: np.ndarray,
+    ) -> None:
         field = self.schema[name]
         fmt = field.format
-        fixedsize = fmt.fixed_value_size()
-        fast = self.pool.fast.pop(name, {})
+        boost = fmt.field_boost
+        fast = self.pool.fast.pop(name, None)
         other = self.pool.other.pop(name, {})
         fw.start_field(name, field)
         prefix = _USHORT.pack(fw._fieldid)
         out = TermWriter(fw, self.codec._blocklimit, self.codec._compression)
-        encoded = {term.encode("utf-8"): term for term in fast}
-        keys = sorted(encoded.keys() | other.keys())
-        lengths = self._lengths.get(name, array("L"))
-        boost = fmt.field_boost
-        # (weight, float32 weight, value bytes) of each frequency seen
-        by_freq: dict[int, tuple[float, float, bytes]] = {}
-        magic = WHOOSH3_HEADER_MAGIC
-        dumps = pickle.dumps
-        blocklimit = self.codec._blocklimit if boost > 0 else 0
-        compression = self.codec._compression
-        for btext in keys:
-            term = encoded.get(btext)
-            packed = fast.pop(term) if term is not None else None
-            if type(packed) is int and btext not in other:
-                # One posting (most terms): the same bytes as the general path.
-                docnum, freq = packed >> _SHIFT, packed & _MASK
-                known = by_freq.get(freq)
-                if known is None:
-                    weight = freq * boost
-                    known = by_freq[freq] = (weight, _f32(weight), _UINT.pack(freq))
-                weight, stored, vbytes = known
-                lbyte = length_to_byte(lengths[docnum])
-                data = dumps(((docnum,), None if stored == 1.0 else stored, vbytes), 2)
-                head = dumps((1, docnum, max(0, weight), 0, lbyte, lbyte), 2)
-                blocks = magic + _INT.pack(-len(head) - len(data)) + head + data
-                out.add(prefix + btext, blocks, (stored, 1, lbyte, lbyte, weight, docnum, docnum))
-                continue
-            if packed is not None and btext not in other and len(packed) <= blocklimit:
-                # One block of a fast field: the general path's bytes, in bulk.
-                blocks, stats = _one_block(packed, lengths, boost, compression)
-                out.add(prefix + btext, blocks, stats)
-                continue
-            postings: list[tuple[int, float, bytes | None, int]] = []
-            if packed is not None:
-                for p in (packed,) if type(packed) is int else packed:
-                    docnum, freq = p >> _SHIFT, p & _MASK
-                    postings.append((docnum, freq * boost, _UINT.pack(freq), lengths[docnum]))
-            for docnum, weight, value in other.get(btext, ()):
+        postings: dict[bytes, list[tuple[int, float, bytes | None, int]]] = {}
+        if fast is not None:
+            grouped = fast.grouped(rank)
+            if not other and can_write_fast(boost, grouped[3]):
+
+                def add(key: bytes, blocks: bytes, stats: tuple[Any, ...]) -> None:
+                    out.add(prefix + key, blocks, stats)
+
+                write_blocks(add, keys, grouped, fast.lbytes, out.blocklimit, out.compression)
+                out.flush()
+                fw.finish_field()
+                return
+            lengths = fast.lengths()
+            for term, ids, freqs in term_lists(*grouped):
+                postings[keys[term]] = [
+                    (d, f * boost, _UINT.pack(f), lengths[d]) for d, f in zip(ids, freqs)
+                ]
+        for btext, items in other.items():
+            rows = postings.setdefault(btext, [])
+            for docnum, weight, value in items:
                 # A field that is not scorable has no lengths: Whoosh reads 0.
                 length = dfl(docnum, name) if field.scorable else 0
-                postings.append((docnum, weight, value, length))
-            if packed is not None and btext in other:
-                postings.sort(key=lambda p: p[0])
+                rows.append((docnum, weight, value, length))
+            if fast is not None:
+                rows.sort(key=lambda p: p[0])
+        fixedsize = fmt.fixed_value_size()
+        for btext in sorted(postings):
+            rows = postings.pop(btext)
             blocks, stats = out.blocks(
-                [p[0] for p in postings],
-                [p[1] for p in postings],
-                [p[2] or b"" for p in postings],
-                [p[3] for p in postings],
+                [p[0] for p in rows],
+                [p[1] for p in rows],
+                [p[2] or b"" for p in rows],
+                [p[3] for p in rows],
                 fixedsize,
             )
             out.add(prefix + btext, blocks, stats)
