@@ -191,7 +191,7 @@ def serve(host: str | None, port: int | None, threads: int | None, index: str | 
     from timkiem.api import create_app
 
     settings = _settings(index=index, host=host, port=port, threads=threads)
-    engine = SearchEngine(settings)
+    engine = SearchEngine(settings, prefetch=True)
     health = engine.health()
     if health["status"] != "ok":
         click.echo(f"warning: {health['reason']}", err=True)

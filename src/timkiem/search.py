@@ -9,7 +9,6 @@ exact without scoring every match.
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
 import pickle
@@ -19,13 +18,15 @@ import threading
 import time
 import zlib
 from array import array
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from whoosh import columns as wcolumns
 from whoosh.collectors import Collector, TimeLimitCollector
 from whoosh.searching import Searcher, TimeLimit
@@ -43,14 +44,15 @@ from timkiem.ranking import (
     scored_words,
     weighting,
 )
-from timkiem.schema import BIGRAM, FOLDED
+from timkiem.schema import BIGRAM, FOLDED, TEXT_FIELDS
 from timkiem.snippets import make_snippet
 from timkiem.storage import IndexDirectory
-from timkiem.topk import TermScorer
+from timkiem.topk import Mask, TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
 _NO_DATE = 10**12  # column value of an article without a date is above this
+_FIRST_DATE, _LAST_DATE = -62135510400, 253402128000  # 0001-01-02 and 9999-12-30
 # What Whoosh raises reading damaged files (it also raises bare ``Exception``).
 _DAMAGE = (
     OSError,
@@ -78,9 +80,13 @@ class SearchRequest:
 
 
 class Snapshot:
-    """A searcher over one index state, and what is derived from it."""
+    """A searcher over one index state, and the columns derived from it.
 
-    def __init__(self, searcher: Searcher, generation: str, token: object) -> None:
+    Whoosh's reader is not safe for concurrent file reads: ``lock`` guards
+    them; the arrays here are read-only and shared by request threads.
+    """
+
+    def __init__(self, searcher: Searcher, generation: str, token: object, budget: int) -> None:
         self.searcher = searcher
         self.generation = generation
         self.token = token
@@ -88,62 +94,88 @@ class Snapshot:
         self.damage: str | None = None  # why reading it failed, if it did
         reader = searcher.reader()
         self.doc_count = reader.doc_count()
-        self.deleted: frozenset[int] = (
-            frozenset(n for n in range(reader.doc_count_all()) if reader.is_deleted(n))
-            if reader.has_deletions()
-            else frozenset()
+        size = reader.doc_count_all()
+        self.live: Mask = np.ones(size, dtype=np.bool_)
+        if reader.has_deletions():
+            for leaf, offset in _leaves(reader):
+                if leaf.has_deletions():
+                    count = leaf.doc_count_all()
+                    gone = [n for n in range(count) if leaf.is_deleted(n)]
+                    self.live[np.array(gone, dtype=np.int64) + offset] = False
+        stamps = np.array(_column(reader, "timestamp"), dtype=np.int64)
+        self.dated: Mask = stamps < _NO_DATE
+        if self.dated.any():
+            low, high = int(stamps[self.dated].min()), int(stamps[self.dated].max())
+            if low < _FIRST_DATE or high > _LAST_DATE:
+                raise ValueError(f"dates out of range in the timestamp column ({low}, {high})")
+        self.timestamps = stamps
+        names, codes = np.unique(
+            np.array(
+                [
+                    c.decode("utf-8") if isinstance(c, bytes) else c
+                    for c in _column(reader, "category")
+                ],
+                dtype=object,
+            ),
+            return_inverse=True,
         )
-        stamps = _column(reader, "timestamp")
-        self.timestamps: list[int | None] = [t if t < _NO_DATE else None for t in stamps]
-        cats = _column(reader, "category")
-        self.categories: list[str] = [
-            c.decode("utf-8") if isinstance(c, bytes) else c for c in cats
-        ]
-        known: dict[int, int] = {n: t for n, t in enumerate(self.timestamps) if t is not None}
-        dated = [n for n in known if n not in self.deleted] if self.deleted else list(known)
-        dated.sort(key=known.__getitem__)  # stable: equal dates stay in document order
-        self.by_date_doc: list[int] = dated
-        self.by_date_ts: list[int] = list(map(known.__getitem__, dated))
-        self.years = _years(self.timestamps)
-        self._postings: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
+        self.category_names: list[str] = [str(n) for n in names]
+        self.category_codes = codes.astype(np.int32).reshape(size)
+        self.year_names, year_codes = _years(stamps, self.dated)
+        # One number per document for its (year or none, category) pair: facets
+        # are then one count over the matches.
+        self.facet_codes = (year_codes + 1) * len(self.category_names) + self.category_codes
+        dated = np.flatnonzero(self.dated & self.live)
+        self.by_date_doc = dated[np.argsort(stamps[dated], kind="stable")]
+        self.by_date_ts = stamps[self.by_date_doc]
         self.cache: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
-        self._facet_codes: tuple[list[tuple[int | None, str]], list[int]] | None = None
-        self.scorer = TermScorer(searcher)
+        self.cache_lock = threading.Lock()
+        self.scorer = TermScorer(searcher, budget, io_lock=self.lock)
+        self.stop = threading.Event()
 
-    def docs(self, field: str, text: str) -> frozenset[int]:
-        """Live documents holding ``text`` in ``field`` (cached, LRU)."""
-        key = (field, text)
-        found = self._postings.get(key)
-        if found is not None:
-            self._postings.move_to_end(key)
-            return found
-        if self.scorer.usable and self.searcher.schema[field].scorable:
-            ids = frozenset(self.scorer.term(field, text).docs)  # read once for both
-        else:
+    def start_prefetch(self, index: Any) -> None:
+        """Fill the term cache with the most frequent terms, in the background."""
+
+        def run() -> None:
             try:
-                ids = frozenset(self.searcher.postings(field, text).all_ids())
-            except Exception:  # whoosh raises TermNotFound (and others) for absent terms
-                ids = frozenset()
-        if self.deleted and ids:
-            ids = ids - self.deleted
-        self._postings[key] = ids
-        if len(self._postings) > 4096:
-            self._postings.popitem(last=False)
-        return ids
+                began = time.perf_counter()
+                with index.reader() as lexicon:
+                    loaded = self.scorer.prefetch(lexicon, self.stop)
+                log.info(
+                    "read %d frequent terms of %s in %.1f s",
+                    loaded,
+                    self.generation,
+                    time.perf_counter() - began,
+                )
+            except Exception as exc:  # a damaged index shows when a query reads it
+                log.warning("reading frequent terms of %s failed: %r", self.generation, exc)
 
-    def facet_codes(self) -> tuple[list[tuple[int | None, str]], list[int]]:
-        """Each document's (year, category) pair as a number, and the pairs."""
-        if self._facet_codes is None:
-            numbers: dict[tuple[int | None, str], int] = {}
-            codes = [numbers.setdefault(p, len(numbers)) for p in zip(self.years, self.categories)]
-            self._facet_codes = (list(numbers), codes)
-        return self._facet_codes
+        threading.Thread(target=run, name="timkiem-prefetch", daemon=True).start()
+
+    @property
+    def size(self) -> int:
+        return len(self.live)
+
+    def mask(self, docs: npt.NDArray[Any] | None = None) -> Mask:
+        """A mask of the documents ``docs`` (none if None)."""
+        found = np.zeros(self.size, dtype=np.bool_)
+        if docs is not None:
+            found[docs] = True
+        return found
 
     def date_range(self, start: int | None, end: int | None) -> tuple[int, int]:
         """Slice bounds into the date order for an inclusive timestamp range."""
-        lo = 0 if start is None else bisect.bisect_left(self.by_date_ts, start)
-        hi = len(self.by_date_ts) if end is None else bisect.bisect_right(self.by_date_ts, end)
+        stamps = self.by_date_ts
+        lo = 0 if start is None else int(np.searchsorted(stamps, start, side="left"))
+        hi = len(stamps) if end is None else int(np.searchsorted(stamps, end, side="right"))
         return lo, max(lo, hi)
+
+    def category(self, name: str) -> Mask:
+        """The documents of category ``name``."""
+        if name not in self.category_names:
+            return self.mask()
+        found: Mask = self.category_codes == self.category_names.index(name)
+        return found
 
 
 class FilteredTimeLimit(TimeLimitCollector):
@@ -168,6 +200,12 @@ class FilteredTimeLimit(TimeLimitCollector):
                 child.collect(sub_docnum)
 
 
+def _leaves(reader: Any) -> list[tuple[Any, int]]:
+    if hasattr(reader, "leaf_readers"):
+        return list(reader.leaf_readers())
+    return [(reader, 0)]
+
+
 def _column(reader: Any, name: str) -> list[Any]:
     """One value per document of a column, read segment by segment.
 
@@ -182,20 +220,26 @@ def _column(reader: Any, name: str) -> list[Any]:
     return values
 
 
-def _years(stamps: list[int | None]) -> list[int | None]:
-    """``year_of`` each timestamp, computed once per day (Vietnam time has no DST)."""
-    by_day: dict[int, int] = {}
-    years: list[int | None] = []
-    for stamp in stamps:
-        if stamp is None:
-            years.append(None)
-            continue
-        day = (stamp + 7 * 3600) // 86400
-        year = by_day.get(day)
-        if year is None:
-            year = by_day[day] = year_of(stamp)
-        years.append(year)
-    return years
+_NO_DAY = -(10**9)
+
+
+def _years(stamps: npt.NDArray[np.int64], dated: Mask) -> tuple[list[int], npt.NDArray[np.int32]]:
+    """The years present, and each document's index into them (-1: no date).
+
+    ``year_of`` runs once per distinct day (Vietnam time has no DST).
+    """
+    days = np.where(dated, (stamps + 7 * 3600) // 86400, _NO_DAY)
+    unique, inverse = np.unique(days, return_inverse=True)
+    years_of_day = np.array(
+        [year_of(int(d) * 86400) if d != _NO_DAY else -1 for d in unique], dtype=np.int64
+    )
+    names, codes = np.unique(years_of_day, return_inverse=True)
+    per_doc = codes[inverse.reshape(len(stamps))].astype(np.int32)
+    present = [int(y) for y in names]
+    if present and present[0] == -1:
+        present = present[1:]
+        per_doc -= 1
+    return present, per_doc
 
 
 def _raw_column(leaf: Any, name: str) -> list[Any] | None:
@@ -251,9 +295,12 @@ def _raw_column(leaf: Any, name: str) -> list[Any] | None:
 class SearchEngine:
     """Answers searches and article lookups from the live index generation."""
 
-    def __init__(self, settings: Settings, ranking: Ranking = RANKING) -> None:
+    def __init__(
+        self, settings: Settings, ranking: Ranking = RANKING, *, prefetch: bool = False
+    ) -> None:
         self.settings = settings
         self.ranking = ranking
+        self.prefetch = prefetch
         self.directory = IndexDirectory(settings.index)
         self._snapshot: Snapshot | None = None
         self._swap = threading.Lock()
@@ -279,13 +326,18 @@ class SearchEngine:
             generation = self.directory.current_name() or ""
             try:
                 searcher = index.searcher(weighting=weighting(self.ranking))
-                snap = Snapshot(searcher, generation, token)
+                budget = int(self.settings.term_cache_mb * 1_000_000)
+                snap = Snapshot(searcher, generation, token, budget)
             except Exception as exc:
                 raise IndexUnavailable(
                     f"the index in {self.directory.path / generation} cannot be read "
                     f"({type(exc).__name__}: {exc}); rebuild it with 'timkiem reindex FILE'"
                 ) from None
+            if current is not None:
+                current.stop.set()
             self._snapshot = snap
+            if self.prefetch:
+                snap.start_prefetch(index)
             return snap
 
     @contextmanager
@@ -307,6 +359,7 @@ class SearchEngine:
 
     def close(self) -> None:
         if self._snapshot is not None:
+            self._snapshot.stop.set()
             self._snapshot.searcher.close()
             self._snapshot = None
 
@@ -365,46 +418,49 @@ class SearchEngine:
             request.page,
             request.per_page,
         )
-        with snap.lock:
+        with snap.cache_lock:
             cached = snap.cache.get(key)
             if cached is not None:
                 snap.cache.move_to_end(key)
-            else:
-                with self._reading(snap):
-                    cached = self._run(snap, parsed, start, end, request)
-                if self.settings.cache_size and not cached.get("partial"):
+        if cached is None:
+            with self._reading(snap):
+                cached = self._run(snap, parsed, start, end, request)
+            if self.settings.cache_size and not cached.get("partial"):
+                with snap.cache_lock:
                     snap.cache[key] = cached
-                    if len(snap.cache) > self.settings.cache_size:
+                    while len(snap.cache) > self.settings.cache_size:
                         snap.cache.popitem(last=False)
         result = dict(cached)
         result["query"] = request.q
         result["took_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
 
-    def _matches(self, snap: Snapshot, parsed: ParsedQuery) -> set[int] | None:
-        """Every live document the query matches (None: every document)."""
+    def _matches(self, snap: Snapshot, parsed: ParsedQuery) -> Mask | None:
+        """Every document the query matches (None: every document)."""
         if parsed.is_empty:
             return None
-        matched: set[int] = set()
+        matched = snap.mask()
         for word in scored_words(parsed, self.ranking):
-            matched |= snap.docs(FOLDED.format("title"), word.folded)
-            matched |= snap.docs(FOLDED.format("body"), word.folded)
+            for name in TEXT_FIELDS:
+                matched[snap.scorer.docs(FOLDED.format(name), word.folded)] = True
         for phrase in parsed.phrases:
             matched &= self._phrase_docs(snap, phrase)
         return matched
 
-    def _phrase_docs(self, snap: Snapshot, words: list[Word]) -> set[int]:
+    def _phrase_docs(self, snap: Snapshot, words: list[Word]) -> Mask:
+        """Documents with every adjacent pair of ``words`` (or the one word)."""
         if len(words) == 1:
-            return set(snap.docs(FOLDED.format("title"), words[0].folded)) | snap.docs(
-                FOLDED.format("body"), words[0].folded
-            )
-        result: set[int] | None = None
+            found = snap.mask()
+            for name in TEXT_FIELDS:
+                found[snap.scorer.docs(FOLDED.format(name), words[0].folded)] = True
+            return found
+        result: Mask | None = None
         for pair in bigram_terms(words):
-            docs = set(snap.docs(BIGRAM.format("title"), pair)) | snap.docs(
-                BIGRAM.format("body"), pair
-            )
+            docs = snap.mask()
+            for name in TEXT_FIELDS:
+                docs[snap.scorer.docs(BIGRAM.format(name), pair)] = True
             result = docs if result is None else result & docs
-        return result or set()
+        return result if result is not None else snap.mask()
 
     def _run(
         self,
@@ -414,28 +470,15 @@ class SearchEngine:
         end: int | None,
         request: SearchRequest,
     ) -> dict[str, Any]:
-        matched = self._matches(snap, parsed)
-        excluded: set[int] = set()
-        for words in parsed.excluded:
-            excluded |= self._phrase_docs(snap, words)
-
-        allowed: set[int] | None = None
+        final = self._matches(snap, parsed)
+        final = snap.live.copy() if final is None else final & snap.live
         if start is not None or end is not None:
             lo, hi = snap.date_range(start, end)
-            allowed = set(snap.by_date_doc[lo:hi])
+            final &= snap.mask(snap.by_date_doc[lo:hi])
         if request.category:
-            in_category = set(snap.docs("category", request.category))
-            allowed = in_category if allowed is None else allowed & in_category
-
-        if matched is None:
-            final = (
-                set(allowed)
-                if allowed is not None
-                else (set(range(len(snap.timestamps))) - snap.deleted)
-            )
-        else:
-            final = matched if allowed is None else matched & allowed
-        final -= excluded
+            final &= snap.category(request.category)
+        for words in parsed.excluded:
+            final &= ~self._phrase_docs(snap, words)
 
         window = request.page * request.per_page
         partial = False
@@ -447,7 +490,7 @@ class SearchEngine:
         terms = {w.folded for w in parsed.words}
         hits = [self._hit(snap, docnum, score, terms) for docnum, score in page_docs]
         response: dict[str, Any] = {
-            "total": len(final),
+            "total": int(np.count_nonzero(final)),
             "page": request.page,
             "per_page": request.per_page,
             "hits": hits,
@@ -460,9 +503,9 @@ class SearchEngine:
         return response
 
     def _ranked(
-        self, snap: Snapshot, parsed: ParsedQuery, final: set[int], window: int
+        self, snap: Snapshot, parsed: ParsedQuery, final: Mask, window: int
     ) -> tuple[list[tuple[int, float | None]], bool]:
-        if not final:
+        if not final.any():
             return [], False
         scoring = build_scoring_query(parsed, self.ranking)
         terms = snap.scorer.plan(scoring)
@@ -473,70 +516,59 @@ class SearchEngine:
             best, partial = snap.scorer.top_within(terms, final, window, deadline)
             ranked = [(docnum, round(score, 4)) for docnum, score in best]
         else:
-            timed = (
-                FilteredTimeLimit(snap.searcher.collector(limit=window), final, limit)
-                if limit > 0
-                else snap.searcher.collector(limit=window, filter=final)
-            )
-            partial = False
-            try:
-                snap.searcher.search_with_collector(scoring, timed)
-            except TimeLimit:
-                partial = True
+            allow = set(np.flatnonzero(final).tolist())
+            with snap.lock:
+                timed = (
+                    FilteredTimeLimit(snap.searcher.collector(limit=window), allow, limit)
+                    if limit > 0
+                    else snap.searcher.collector(limit=window, filter=allow)
+                )
+                partial = False
+                try:
+                    snap.searcher.search_with_collector(scoring, timed)
+                except TimeLimit:
+                    partial = True
+                found = timed.results()
             ranked = [
                 (hit.docnum, round(hit.score, 4) if hit.score is not None else None)
-                for hit in timed.results()
+                for hit in found
             ]
         if partial and len(ranked) < window:
             # Time ran out with part of the window ranked (Whoosh even scores a
             # whole block of documents before it collects the first): fill it
             # with the other matches, unranked (newest first), never a blank page.
-            have = {docnum for docnum, _ in ranked}
-            rest = {docnum for docnum in final if docnum not in have}
+            rest = final.copy()
+            rest[[docnum for docnum, _ in ranked]] = False
             ranked.extend(self._by_date(snap, rest, window - len(ranked), newest=True))
         return ranked, partial
 
     def _by_date(
-        self, snap: Snapshot, final: set[int], window: int, newest: bool
+        self, snap: Snapshot, final: Mask, window: int, newest: bool
     ) -> list[tuple[int, float | None]]:
+        """Dated matches by date (equal dates by document number), then undated ones."""
         order = snap.by_date_doc
-        picked: list[int] = []
-        if len(final) * 8 < len(order):
-            stamps = snap.timestamps
-            dated = sorted(
-                (d for d in final if stamps[d] is not None),
-                key=lambda d: (stamps[d], d),
-                reverse=newest,
-            )
-            picked = dated[:window]
-        else:
-            walk = reversed(order) if newest else iter(order)
-            for docnum in walk:
-                if docnum in final:
-                    picked.append(docnum)
-                    if len(picked) >= window:
-                        break
+        dated = order[final[order]]
+        picked = (dated[::-1] if newest else dated)[:window].tolist()
         if len(picked) < window:
-            undated = sorted(d for d in final if snap.timestamps[d] is None)
-            picked.extend(undated[: window - len(picked)])
+            undated = np.flatnonzero(final & ~snap.dated)
+            picked.extend(undated[: window - len(picked)].tolist())
         return [(d, None) for d in picked]
 
-    def _facets(self, snap: Snapshot, final: set[int]) -> dict[str, dict[str, int]]:
-        # One pass over the matches, counting (year, category) pairs by number.
-        pairs, codes = snap.facet_codes()
-        years: Counter[int | None] = Counter()
-        cats: Counter[str] = Counter()
-        for code, count in Counter(map(codes.__getitem__, final)).items():
-            year, category = pairs[code]
-            years[year] += count
-            cats[category] += count
-        return {
-            "year": {str(y): n for y, n in sorted(years.items(), key=lambda i: -(i[0] or 0)) if y},
-            "category": {c: n for c, n in cats.most_common() if c},
-        }
+    def _facets(self, snap: Snapshot, final: Mask) -> dict[str, dict[str, int]]:
+        names = snap.category_names
+        if not names:  # an empty index
+            return {"year": {}, "category": {}}
+        pairs = np.bincount(
+            snap.facet_codes[final], minlength=(len(snap.year_names) + 1) * len(names)
+        ).reshape(-1, len(names))
+        years = pairs[1:].sum(axis=1).tolist()
+        cats = pairs.sum(axis=0).tolist()
+        by_year = sorted(((y, n) for y, n in zip(snap.year_names, years) if n), key=lambda i: -i[0])
+        return {"year": {str(y): n for y, n in by_year}, "category": _by_count(names, cats)}
 
     def _record(self, snap: Snapshot, docnum: int) -> dict[str, Any]:
-        stored = snap.searcher.stored_fields(docnum)
+        with snap.lock:
+            stored = snap.searcher.stored_fields(docnum)
         record: dict[str, Any] = json.loads(stored["record"])
         return record
 
@@ -558,8 +590,9 @@ class SearchEngine:
     def article(self, article_id: str) -> dict[str, Any]:
         """The full stored record of one article."""
         snap = self.snapshot()
-        with snap.lock, self._reading(snap):
-            docnum = snap.searcher.document_number(id=article_id)
+        with self._reading(snap):
+            with snap.lock:
+                docnum = snap.searcher.document_number(id=article_id)
             if docnum is None:
                 raise ArticleNotFound(article_id)
             return self._record(snap, docnum)
@@ -568,23 +601,17 @@ class SearchEngine:
         """Size and shape of the live index."""
         snap = self.snapshot()
         stamps = snap.by_date_ts
+        counts = np.bincount(
+            snap.category_codes[snap.live], minlength=len(snap.category_names)
+        ).tolist()
         with snap.lock:
-            cats = Counter(
-                snap.categories[n]
-                for n in range(len(snap.categories))
-                if n not in snap.deleted and snap.categories[n]
-            )
-            segments = (
-                len(snap.searcher.reader().leaf_readers())
-                if hasattr(snap.searcher.reader(), "leaf_readers")
-                else 1
-            )
+            segments = len(_leaves(snap.searcher.reader()))
         size = _folder_size(self.directory.path / snap.generation)
         return {
             "articles": snap.doc_count,
-            "first_date": isoformat(stamps[0]) if stamps else None,
-            "last_date": isoformat(stamps[-1]) if stamps else None,
-            "categories": dict(cats.most_common()),
+            "first_date": isoformat(int(stamps[0])) if len(stamps) else None,
+            "last_date": isoformat(int(stamps[-1])) if len(stamps) else None,
+            "categories": _by_count(snap.category_names, counts),
             "size_bytes": size,
             "segments": segments,
             "generation": snap.generation,
@@ -600,6 +627,12 @@ class SearchEngine:
         if snap.damage is not None:
             return {"status": "unavailable", "reason": snap.damage}
         return {"status": "ok", "articles": snap.doc_count, "generation": snap.generation}
+
+
+def _by_count(names: list[str], counts: list[int]) -> dict[str, int]:
+    """Named counts, most first (then by name), leaving out zeros and the unnamed."""
+    found = sorted(((c, n) for c, n in zip(names, counts) if n and c), key=lambda i: (-i[1], i[0]))
+    return dict(found)
 
 
 def _folder_size(folder: Path) -> int:

@@ -2,34 +2,40 @@
 
 Whoosh scores such a query by walking every matching document through a tree
 of Python matcher objects. Here each term's postings are read once per index
-snapshot into two flat arrays (document numbers, and the term's BM25F score in
+snapshot into two arrays (document numbers, and the term's BM25F score in
 each document, computed exactly as Whoosh's ``BM25FScorer`` does) and kept in
-a bounded cache. A query then adds up scores term by term, most valuable term
-first, and stops creating candidates as soon as the terms left cannot lift an
-unseen document into the top k (max-score pruning): the result is Whoosh's
-top k, with its scores and its tie order (higher score, then lower document
-number). Queries of any other shape, or another weighting model, are left to
-Whoosh (``TermScorer.plan`` returns None).
+a cache bounded in bytes. A query adds the arrays of its terms into one score
+per document, with NumPy, and picks the best k: the result is Whoosh's top k,
+with its scores and its tie order (higher score, then lower document number).
+Queries of any other shape, or another weighting model, are left to Whoosh
+(``TermScorer.plan`` returns None).
 """
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
-from array import array
-from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Collection
-from itertools import accumulate
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.scoring import BM25F, BM25FScorer
 from whoosh.util.numeric import byte_to_length
 
-_BYTE_TO_LENGTH = [byte_to_length(b) for b in range(256)]
+from timkiem.postlists import read_postings
+
+Mask = npt.NDArray[np.bool_]
+Docs = npt.NDArray[np.int32]
+Scores = npt.NDArray[np.float64]
+
+# doc_field_length() as Whoosh's scorer reads it: a stored byte, 0 read as 1.
+_LENGTHS = np.array([byte_to_length(b) if b else 1 for b in range(256)], dtype=np.float64)
+_ENTRY_BYTES = 600  # the key, the entry and two arrays' headers
+MIN_CACHED = 32  # documents: rarer terms are read from the index each time
+_POSTING_BYTES = 12  # a document number and a score
 
 
 class TermScores:
@@ -37,13 +43,17 @@ class TermScores:
 
     __slots__ = ("docs", "scores", "top")
 
-    def __init__(self, docs: array[int], scores: array[float]) -> None:
+    def __init__(self, docs: Docs, scores: Scores) -> None:
         self.docs = docs
         self.scores = scores
-        self.top = max(scores) if scores else 0.0
+        self.top = float(scores.max()) if len(scores) else 0.0
 
     def __len__(self) -> int:
         return len(self.docs)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.docs.nbytes + self.scores.nbytes) + _ENTRY_BYTES
 
 
 def flatten(query: wq.Query) -> list[tuple[str, str, float]] | None:
@@ -61,31 +71,22 @@ def flatten(query: wq.Query) -> list[tuple[str, str, float]] | None:
     return None
 
 
-def _cost(scores: TermScores) -> int:
-    """What a cached term holds, in postings: its own, plus its key and objects
-    (about 500 bytes), so that many rare terms cannot outgrow the budget."""
-    return len(scores) + 48
-
-
-def _budget(searcher: Any) -> int:
-    schema = searcher.schema
-    words: int = sum(searcher.field_length(n) for n, field in schema.items() if field.scorable)
-    return min(3_000_000, max(100_000, words // 20))
-
-
 class TermScorer:
-    """Per-snapshot cache of term scores, and the top-k search over them."""
+    """Per-snapshot cache of term scores, and the top-k search over them.
 
-    def __init__(self, searcher: Any, budget: int | None = None) -> None:
+    ``budget`` bounds the bytes of cached arrays; least recently used terms
+    go first. Whoosh's file reads are serialized by ``io_lock``.
+    """
+
+    def __init__(self, searcher: Any, budget: int, io_lock: threading.Lock | None = None) -> None:
         self.searcher = searcher
-        # Postings kept in memory (12 bytes each, plus the document sets the
-        # engine derives from them): a twentieth of the index's words, so the
-        # server's memory follows its index, within bounds.
-        self.budget = budget if budget is not None else _budget(searcher)
+        self.budget = budget
         self.held = 0
         self.cache: OrderedDict[tuple[str, str], TermScores] = OrderedDict()
-        self.lengths: dict[tuple[int, str], bytes] = {}
+        self.size = searcher.reader().doc_count_all()
         self.lock = threading.Lock()
+        self.io_lock = io_lock or threading.Lock()
+        self._lengths: dict[str, npt.NDArray[np.float64]] = {}
         weighting = searcher.weighting
         self.usable = (
             isinstance(weighting, BM25F)
@@ -95,50 +96,52 @@ class TermScorer:
 
     # -- term postings and scores ------------------------------------------------
 
-    def _length_bytes(self, leaf: Any, number: int, field: str) -> bytes:
-        """The one-byte encoded length of ``field`` in every document of a leaf."""
-        key = (number, field)
-        found = self.lengths.get(key)
+    def _field_lengths(self, field: str) -> npt.NDArray[np.float64]:
+        """The length of ``field`` in every document, as Whoosh's scorer reads it."""
+        found = self._lengths.get(field)
         if found is None:
-            reader = leaf.reader()
-            count = reader.doc_count_all()
-            column = None
-            perdoc = getattr(reader, "_perdoc", None)
-            if perdoc is not None and hasattr(perdoc, "_cached_reader"):
-                column = perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
-            if column is None:
-                found = bytes(count)
-            else:
-                raw = column._dbfile.get(column._basepos, min(column._count, count))
-                found = bytes(raw) + bytes(count - len(raw))
-            self.lengths[key] = found
+            parts = []
+            for leaf, _offset in self.searcher.leaf_searchers():
+                reader = leaf.reader()
+                count = reader.doc_count_all()
+                raw = b""
+                perdoc = getattr(reader, "_perdoc", None)
+                if perdoc is not None and hasattr(perdoc, "_cached_reader"):
+                    column = perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
+                    if column is not None:
+                        raw = bytes(column._dbfile.get(column._basepos, min(column._count, count)))
+                parts.append(np.frombuffer(raw + bytes(count - len(raw)), dtype=np.uint8))
+            found = _LENGTHS[np.concatenate(parts)] if parts else np.zeros(0)
+            self._lengths[field] = found
         return found
 
     def _load(self, field: str, text: str) -> TermScores:
         searcher = self.searcher
         fieldobj = searcher.schema[field]
         btext = fieldobj.to_bytes(text)
+        parts: list[tuple[Any, Any]] = []
+        with self.io_lock:
+            for leaf, offset in searcher.leaf_searchers():
+                ids, weights = read_postings(leaf.reader(), field, btext)
+                if len(ids):
+                    parts.append((ids + offset if offset else ids, weights))
+            if not parts:
+                return TermScores(np.zeros(0, np.int32), np.zeros(0))
+            # The weighting's own idf: the searcher's cache of it never shrinks.
+            idf = searcher.weighting.idf(searcher, field, btext)
+            avgfl = searcher.avg_field_length(field) or 1
+            lengths = self._field_lengths(field)
+        docs = np.concatenate([ids for ids, _ in parts]) if parts else np.zeros(0, np.int64)
+        tf = np.concatenate([w for _, w in parts]) if parts else np.zeros(0)
+        if not self.usable:
+            return TermScores(docs.astype(np.int32), tf)
         weighting = searcher.weighting
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
-        docs: array[int] = array("I")
-        scores: array[float] = array("d")
-        if fieldobj.scorable and (field, btext) in searcher.reader():
-            idf = searcher.idf(field, btext)
-            avgfl = searcher.avg_field_length(field) or 1
-            memo = _Bm25Memo(idf, k1, b, avgfl)
-            for number, (leaf, offset) in enumerate(searcher.leaf_searchers()):
-                reader = leaf.reader()
-                if (field, btext) not in reader:
-                    continue
-                lbytes = self._length_bytes(leaf, number, field)
-                matcher = reader.postings(field, btext)
-                while matcher.is_active():
-                    ids, weights = _block(matcher)
-                    docs.extend(ids if offset == 0 else map(offset.__add__, ids))
-                    lengths = map(lbytes.__getitem__, ids)
-                    scores.extend(map(memo.__getitem__, zip(weights, lengths)))
-        return TermScores(docs, scores)
+        fl = lengths[docs]
+        # whoosh.scoring.bm25, operation for operation (the same float results)
+        scores = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
+        return TermScores(docs.astype(np.int32), scores)
 
     def term(self, field: str, text: str) -> TermScores:
         """The scores of one term (cached, least recently used dropped first)."""
@@ -149,16 +152,47 @@ class TermScorer:
                 self.cache.move_to_end(key)
                 return found
         found = self._load(field, text)
-        if not len(found):
-            return found  # an absent term is cheap to look up again: not worth memory
+        if len(found) < MIN_CACHED:
+            return found  # a rare term is cheap to read again: not worth memory
         with self.lock:
             if key not in self.cache:
                 self.cache[key] = found
-                self.held += _cost(found)
+                self.held += found.nbytes
                 while self.held > self.budget and len(self.cache) > 1:
                     _, dropped = self.cache.popitem(last=False)
-                    self.held -= _cost(dropped)
+                    self.held -= dropped.nbytes
         return found
+
+    def prefetch(self, lexicon: Any, stop: threading.Event) -> int:
+        """Load the most frequent terms until the budget is full.
+
+        ``lexicon`` is a reader of the same index used only to list terms (a
+        second reader, so that listing needs no lock). Frequent terms are the
+        slowest to read and the most asked for; read in advance (a server does
+        it in the background when it opens an index generation) they cost no
+        query its time, and the cache is full before traffic, so memory stays
+        flat under it. Returns the number of terms loaded.
+        """
+        schema = self.searcher.schema
+        found = [
+            (info.doc_frequency(), name, text)
+            for name, field in schema.items()
+            if field.scorable
+            for text, info in lexicon.iter_field(name)
+            if info.doc_frequency() >= MIN_CACHED
+        ]
+        found.sort(key=lambda item: -item[0])
+        loaded = 0
+        for df, field, text in found:
+            if stop.is_set() or self.held + df * _POSTING_BYTES > self.budget:
+                break
+            self.term(field, text)
+            loaded += 1
+        return loaded
+
+    def docs(self, field: str, text: str) -> Docs:
+        """The documents holding ``text`` in ``field``, deleted ones included."""
+        return self.term(field, text).docs
 
     # -- top k -----------------------------------------------------------------
 
@@ -175,10 +209,7 @@ class TermScorer:
         return terms
 
     def top(
-        self,
-        terms: list[tuple[str, str, float]],
-        allowed: Collection[int] | None,
-        k: int,
+        self, terms: list[tuple[str, str, float]], allowed: Mask | None, k: int
     ) -> list[tuple[int, float]]:
         """The ``k`` best ``(docnum, score)`` among ``allowed`` (None: any match)."""
         return self.top_within(terms, allowed, k, None)[0]
@@ -186,101 +217,44 @@ class TermScorer:
     def top_within(
         self,
         terms: list[tuple[str, str, float]],
-        allowed: Collection[int] | None,
+        allowed: Mask | None,
         k: int,
         deadline: float | None,
     ) -> tuple[list[tuple[int, float]], bool]:
         """``top``, stopping between terms once ``time.monotonic()`` passes ``deadline``.
 
         Returns the best found and whether time ran out: then only the terms
-        read and added by then count (at least one), most valuable first.
+        read and added by then count (at least one).
         """
         partial = False
-        lists: list[tuple[float, TermScores]] = []
-        for field, text, boost in terms:
-            if lists and deadline is not None and time.monotonic() > deadline:
+        total = np.zeros(self.size)
+        touched = np.zeros(self.size, dtype=np.bool_) if allowed is None else None
+        for number, (field, text, boost) in enumerate(terms):
+            if number and deadline is not None and time.monotonic() > deadline:
                 partial = True
                 break
-            lists.append((boost, self.term(field, text)))
-        lists = [(boost, ts) for boost, ts in lists if len(ts)]
-        lists.sort(key=lambda item: -item[0] * item[1].top)
-        bounds = [boost * ts.top for boost, ts in lists]
-        rest = [0.0] * (len(lists) + 1)
-        for i in range(len(lists) - 1, -1, -1):
-            rest[i] = rest[i + 1] + bounds[i]
-        acc: dict[int, float] = {}
-        growing = True
-        for i, (boost, ts) in enumerate(lists):
-            if i and deadline is not None and time.monotonic() > deadline:
-                partial = True
-                break
-            if growing and len(acc) >= k and rest[i] < rest[0] - rest[i]:
-                threshold = heapq.nlargest(k, acc.values())[-1]
-                if rest[i] < threshold:
-                    # No unseen document can reach the top k: only finish these.
-                    growing = False
-                    acc = {d: s for d, s in acc.items() if s + rest[i] >= threshold}
-            docs, scores = ts.docs, ts.scores
-            get = acc.get
-            if growing:
-                if allowed is None:
-                    for docnum, score in zip(docs, scores):
-                        acc[docnum] = get(docnum, 0.0) + score * boost
-                else:
-                    for docnum, score in zip(docs, scores):
-                        if docnum in allowed:
-                            acc[docnum] = get(docnum, 0.0) + score * boost
-            elif len(acc) * 8 < len(docs):
-                size = len(docs)
-                for docnum in acc:
-                    j = bisect_left(docs, docnum)
-                    if j < size and docs[j] == docnum:
-                        acc[docnum] += scores[j] * boost
-            else:
-                for docnum, score in zip(docs, scores):
-                    if docnum in acc:
-                        acc[docnum] += score * boost
-        best = heapq.nlargest(k, acc.items(), key=lambda item: (item[1], -item[0]))
-        return best, partial
+            found = self.term(field, text)
+            if not len(found):
+                continue
+            total[found.docs] += found.scores * boost
+            if touched is not None:
+                touched[found.docs] = True
+        within = allowed if allowed is not None else touched
+        assert within is not None
+        candidates = np.flatnonzero(within)
+        return best_of(candidates, total[candidates], k), partial
 
 
-class _Bm25Memo(dict[tuple[float, int], float]):
-    """``whoosh.scoring.bm25`` of one term by (weight, length byte), computed once."""
-
-    def __init__(self, idf: float, k1: float, b: float, avgfl: float) -> None:
-        super().__init__()
-        self.params = (idf, k1, b, avgfl)
-
-    def __missing__(self, key: tuple[float, int]) -> float:
-        idf, k1, b, avgfl = self.params
-        tf, lbyte = key
-        # doc_field_length() as the scorer reads it, then bm25() term by term
-        fl = _BYTE_TO_LENGTH[lbyte] if lbyte else 1
-        score = self[key] = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
-        return score
-
-
-def _block(matcher: Any) -> tuple[Any, Any]:
-    """The ids and weights of the matcher's current block; moves to the next."""
-    if isinstance(matcher, W3LeafMatcher):
-        if matcher._data is None:
-            matcher._read_data()
-        deltas, weights, _ = matcher._data
-        count = matcher._blocklength
-        ids = tuple(accumulate(deltas))  # whoosh's delta_decode, in C
-        if weights is None:
-            weights = (1.0,) * count
-        elif isinstance(weights, float):
-            weights = (weights,) * count
-        matcher._next_block()
-        return ids, weights
-    all_ids: list[int] = []
-    all_weights: list[float] = []
-    while matcher.is_active():
-        all_ids.append(matcher.id())
-        all_weights.append(matcher.weight())
-        matcher.next()
-    return all_ids, all_weights
+def best_of(docs: npt.NDArray[np.intp], scores: Scores, k: int) -> list[tuple[int, float]]:
+    """The ``k`` highest scores, ties broken by the lower document number."""
+    if k <= 0 or not len(docs):
+        return []
+    if len(docs) > k:
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        keep = scores >= kth  # every tie of the k-th score, to order them by number
+        docs, scores = docs[keep], scores[keep]
+    order = np.lexsort((docs, -scores))[:k]
+    return list(zip(docs[order].tolist(), scores[order].tolist()))
 
 
 _BM25_SCORE = BM25FScorer._score
