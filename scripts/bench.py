@@ -388,7 +388,9 @@ def _naive_open(dest: Path) -> tuple[Callable[[Params], None], Callable[[], None
 TIMKIEM = System(
     "timkiem",
     lambda src, dest: [sys.executable, "-m", "timkiem", "reindex", "--index", str(dest), str(src)],
-    lambda args: {"TIMKIEM_INGEST_PROCS": str(args.ingest_procs)},
+    lambda args: (
+        {} if args.ingest_procs is None else {"TIMKIEM_INGEST_PROCS": str(args.ingest_procs)}
+    ),
     lambda dest, port: [
         sys.executable,
         "-m",
@@ -602,7 +604,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="seconds of load (default 60)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument(
-        "--ingest-procs", type=int, default=1, help="TIMKIEM_INGEST_PROCS of the builds (default 1)"
+        "--ingest-procs",
+        type=int,
+        help="TIMKIEM_INGEST_PROCS of the builds (default: timkiem's own default)",
     )
     parser.add_argument("--skip-baseline", action="store_true", help="measure timkiem only")
     parser.add_argument(
@@ -652,7 +656,8 @@ def main(argv: list[str] | None = None) -> None:
     scope = "subsets: the targets are for the full corpus" if limited else "full corpus"
     print(
         f"\ntimkiem benchmark ({scope}; {args.runs} run(s) x {args.queries} queries, "
-        f"{args.clients} clients x {args.duration:g} s; TIMKIEM_INGEST_PROCS={args.ingest_procs}; "
+        f"{args.clients} clients x {args.duration:g} s; TIMKIEM_INGEST_PROCS="
+        f"{'default' if args.ingest_procs is None else args.ingest_procs}; "
         "ratio > 1: timkiem better)"
     )
     print(table(ours, base, rss_count, full_count))

@@ -24,6 +24,7 @@ from timkiem.bulk import (
     folded_terms,
     pair_terms,
 )
+from timkiem.errors import WriterFailed
 from timkiem.indexer import article_document
 from timkiem.records import parse_article
 from timkiem.schema import build_schema
@@ -158,19 +159,83 @@ def test_bulk_writer_takes_a_title_without_syllables(tmp_path: Path) -> None:
         assert searcher.document_number(body_f="cong") == 0
 
 
-def test_multiprocess_writer_indexes_every_article(tmp_path: Path) -> None:
-    docs = _documents(EXAMPLES, 1000)
+def _by_id(index: Any) -> Any:
+    """``_contents`` with documents named by id: the same whatever the segments and numbers."""
+    postings, docs, _columns, totals = _contents(index)
+    ids = [stored["id"] for stored, _lengths in docs]
+    with index.reader() as reader:
+        # segment by segment: Whoosh's reader of several segments skips a
+        # segment without a column file (no value), a segment's own reader does not
+        leaves = [reader] if reader.is_atomic() else [leaf for leaf, _ in reader.leaf_readers()]
+        columns = {
+            name: [value for leaf in leaves for value in leaf.column_reader(name)]
+            for name in ("timestamp", "category")
+        }
+    named = {
+        key: (stats[:5], sorted((ids[n], weight, value) for n, weight, value in items))
+        for key, (stats, items) in postings.items()
+    }
+    columns = {name: sorted(zip(ids, values)) for name, values in columns.items()}
+    return named, sorted(zip(ids, docs)), columns, totals
+
+
+def _build_mp(folder: Path, docs: list[dict[str, Any]], procs: int = 2) -> Any:
+    folder.mkdir()
+    index = FileStorage(str(folder)).create_index(build_schema(), INDEX_NAME)
+    writer = BulkMpWriter(index, procs=procs)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    return index
+
+
+def test_multiprocess_writer_writes_what_one_process_writes(tmp_path: Path) -> None:
+    docs = _long_postings_documents(700)  # batches of 256: both processes get some
+    single = _build(tmp_path / "one", docs, BulkWriter)
+    multi = _build_mp(tmp_path / "two", docs)
+    assert len(multi.reader().leaf_readers()) == 2
+    assert _by_id(multi) == _by_id(single)
+
+
+def test_multiprocess_writer_makes_the_same_index_every_time(tmp_path: Path) -> None:
+    docs = _long_postings_documents(600)
+    first = _contents(_build_mp(tmp_path / "a", docs))
+    assert _contents(_build_mp(tmp_path / "b", docs)) == first
+    with _build_mp(tmp_path / "c", docs).searcher() as searcher:
+        order = [searcher.stored_fields(n)["id"] for n in range(searcher.doc_count_all())]
+    # batches of 256 in turn: the first and third to the first process
+    assert order[:3] == ["n0", "n1", "n2"]
+    assert order[256:259] == ["n512", "n513", "n514"]
+    assert sorted(order) == sorted(d["id"] for d in docs)
+
+
+def test_multiprocess_writer_fails_when_a_process_fails(tmp_path: Path) -> None:
+    docs = _long_postings_documents(300)
+    docs[280]["timestamp"] = "not a number"  # fails in the process that indexes it
     folder = tmp_path / "mp"
     folder.mkdir()
     index = FileStorage(str(folder)).create_index(build_schema(), INDEX_NAME)
     writer = BulkMpWriter(index, procs=2)
     for doc in docs:
         writer.add_document(**doc)
-    writer.commit()
-    with index.searcher() as searcher:
-        assert searcher.doc_count() == len(docs)
-        ids = {searcher.stored_fields(n)["id"] for n in range(searcher.doc_count_all())}
-        assert ids == {d["id"] for d in docs}
+    with pytest.raises(WriterFailed, match="indexing process stopped"):
+        writer.commit()
+    writer.cancel()
+    assert not any(task.is_alive() for task in writer.tasks)
+    assert index.doc_count_all() == 0
+
+
+def test_cancelled_multiprocess_writer_stops_its_processes(tmp_path: Path) -> None:
+    folder = tmp_path / "mp"
+    folder.mkdir()
+    index = FileStorage(str(folder)).create_index(build_schema(), INDEX_NAME)
+    writer = BulkMpWriter(index, procs=2)
+    assert all(task.is_alive() for task in writer.tasks)  # started before any batch
+    for doc in _long_postings_documents(600):
+        writer.add_document(**doc)
+    writer.cancel()
+    assert not any(task.is_alive() for task in writer.tasks)
+    assert index.doc_count_all() == 0
 
 
 def _long_postings_documents(count: int) -> list[dict[str, Any]]:

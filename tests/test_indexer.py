@@ -10,7 +10,7 @@ import pytest
 from conftest import EXAMPLES, write_jsonl
 from timkiem.config import Settings
 from timkiem.errors import ArticleNotFound, IndexUnavailable, InvalidInput
-from timkiem.indexer import Indexer
+from timkiem.indexer import LARGE_BATCH_BYTES, Indexer, writer_procs
 from timkiem.search import SearchEngine, SearchRequest
 from timkiem.storage import IndexDirectory
 
@@ -230,3 +230,38 @@ def test_skip_invalid_with_every_record_bad_is_an_error(
     with pytest.raises(InvalidInput):
         Indexer(settings).ingest([str(bad)], skip_invalid=True)
     assert ids(engine) == ["a"]
+
+
+def test_automatic_writer_procs_use_the_cores_for_large_batches_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_bytes(EXAMPLES.read_bytes())
+    large = tmp_path / "large.jsonl.gz"
+    large.write_bytes(b"\0" * LARGE_BATCH_BYTES)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert writer_procs(0, [str(small)]) == 1
+    assert writer_procs(0, [str(large)]) == 2
+    assert writer_procs(0, [str(small), "-", str(tmp_path / "missing.jsonl")]) == 1
+    assert writer_procs(3, [str(small)]) == 3  # an explicit setting is taken as it is
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert writer_procs(0, [str(large)]) == 4
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
+    assert writer_procs(0, [str(large)]) == 1
+
+
+def test_ingest_with_several_processes_keeps_every_article(tmp_path: Path) -> None:
+    settings = Settings.load({"index": str(tmp_path / "index"), "ingest_procs": 2}, environ={})
+    records = [
+        {"id": f"a{i}", "title": f"Công đoàn số {i}", "body": "Người lao động " * (i % 7 + 1)}
+        for i in range(600)
+    ]
+    batch = write_jsonl(tmp_path / "batch.jsonl", records)
+    assert Indexer(settings).reindex([str(batch)]).added == 600
+    assert Indexer(settings).ingest([str(batch)]).replaced == 600
+    engine = SearchEngine(settings)
+    try:
+        found = engine.search(SearchRequest(q="cong doan", per_page=5))
+        assert found["total"] == 600
+    finally:
+        engine.close()

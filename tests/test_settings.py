@@ -86,6 +86,7 @@ def test_default_cors_is_none() -> None:
         ("TIMKIEM_CACHE_SIZE", "-1", "TIMKIEM_CACHE_SIZE must not be negative"),
         ("TIMKIEM_MAX_RESULT_WINDOW", "0", "TIMKIEM_MAX_RESULT_WINDOW must be at least 1"),
         ("TIMKIEM_INGEST_PROCS", "two", "TIMKIEM_INGEST_PROCS='two' is not a valid int"),
+        ("TIMKIEM_INGEST_PROCS", "-1", "TIMKIEM_INGEST_PROCS must not be negative"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:

@@ -14,21 +14,23 @@ header says so; Whoosh reads both).
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import pickle
 import struct
 import types
 import zlib
 from array import array
 from collections.abc import Callable, Iterator
+from queue import Empty, Full
 from typing import Any
 
 import numpy as np
-from whoosh import multiproc
 from whoosh.analysis import BiWordFilter, LowercaseFilter
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter
 from whoosh.fields import FieldType
 from whoosh.formats import Frequency
 from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.util import random_name
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -42,6 +44,7 @@ from timkiem.analysis import (
     canonical_tones,
     nfc,
 )
+from timkiem.errors import WriterFailed
 from timkiem.postings import (
     COMPRESS_FROM,
     FieldPostings,
@@ -143,26 +146,49 @@ class _Terms:
 class MemoryPool:
     """A batch's postings in memory.
 
-    Fields with a fast path keep flat arrays of postings (``FieldPostings``);
-    anything else (ids, dates, merged segments) keeps Whoosh's posting tuples.
+    Fields with a fast path keep flat arrays of postings (``FieldPostings``).
+    Anything else (ids, dates, merged segments) keeps, for each term, its one
+    document, the array of its documents (postings of weight 1 without a
+    value, as ids and dates have) or Whoosh's posting tuples.
     """
 
     def __init__(self) -> None:
         self.vocabulary = Vocabulary()
         self.fast: dict[str, FieldPostings] = {}
-        self.other: dict[str, dict[bytes, list[tuple[int, float, bytes | None]]]] = {}
+        self.other: dict[str, dict[bytes, Any]] = {}
         self.fieldnames: set[str] = set()
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         """Whoosh's pool interface: one ``(field, btext, docnum, weight, vbytes)``."""
         fieldname, btext, docnum, weight, vbytes = item
-        self.fieldnames.add(fieldname)
-        self.other.setdefault(fieldname, {}).setdefault(btext, []).append((docnum, weight, vbytes))
+        terms = self.other.get(fieldname)
+        if terms is None:
+            terms = self.other[fieldname] = {}
+            self.fieldnames.add(fieldname)
+        found = terms.get(btext)
+        plain = weight == 1.0 and not vbytes
+        if found is None:
+            terms[btext] = docnum if plain else [(docnum, weight, vbytes)]
+        elif type(found) is list:
+            found.append((docnum, weight, vbytes))
+        elif not plain:
+            terms[btext] = [*_other_rows(found), (docnum, weight, vbytes)]
+        elif type(found) is int:
+            terms[btext] = array("I", (found, docnum))
+        else:
+            found.append(docnum)
 
     def cleanup(self) -> None:
         self.fast.clear()
         self.other.clear()
         self.vocabulary.clear()
+
+
+def _other_rows(found: Any) -> list[tuple[int, float, bytes | None]]:
+    """The posting tuples of one term of ``MemoryPool.other``."""
+    if type(found) is list:
+        return found
+    return [(docnum, 1.0, b"") for docnum in ((found,) if type(found) is int else found)]
 
 
 def _mini_weights(weights: array[float]) -> Any:
@@ -373,7 +399,7 @@ class BulkWriter(SegmentWriter):
         cache = self._indexed.setdefault(name, {})
         found = cache.get(value)
         if found is None:
-            if len(cache) > 100_000:
+            if len(cache) >= 4096:  # a date has 16 terms: keep the cache small
                 cache.clear()
             found = cache[value] = list(field.index(value))
         return found
@@ -425,7 +451,8 @@ class BulkWriter(SegmentWriter):
         fw.start_field(name, field)
         prefix = _USHORT.pack(fw._fieldid)
         out = TermWriter(fw, self.codec._blocklimit, self.codec._compression)
-        postings: dict[bytes, list[tuple[int, float, bytes | None, int]]] = {}
+        listed: dict[bytes, tuple[list[int], list[int]]] = {}
+        lengths: list[int] = []
         if fast is not None:
             grouped = fast.grouped(rank)
             if not other and can_write_fast(boost, grouped[3]):
@@ -438,21 +465,21 @@ class BulkWriter(SegmentWriter):
                 fw.finish_field()
                 return
             lengths = fast.lengths()
-            for term, ids, freqs in term_lists(*grouped):
-                postings[keys[term]] = [
-                    (d, f * boost, _UINT.pack(f), lengths[d]) for d, f in zip(ids, freqs)
-                ]
-        for btext, items in other.items():
-            rows = postings.setdefault(btext, [])
-            for docnum, weight, value in items:
-                # A field that is not scorable has no lengths: Whoosh reads 0.
-                length = dfl(docnum, name) if field.scorable else 0
-                rows.append((docnum, weight, value, length))
-            if fast is not None:
-                rows.sort(key=lambda p: p[0])
+            listed = {keys[term]: (ids, freqs) for term, ids, freqs in term_lists(*grouped)}
         fixedsize = fmt.fixed_value_size()
-        for btext in sorted(postings):
-            rows = postings.pop(btext)
+        for btext in sorted(listed.keys() | other.keys()):
+            rows: list[tuple[int, float, bytes | None, int]] = []
+            if btext in listed:
+                ids, freqs = listed.pop(btext)
+                rows = [(d, f * boost, _UINT.pack(f), lengths[d]) for d, f in zip(ids, freqs)]
+            found = other.pop(btext, None)
+            if found is not None:
+                for docnum, weight, value in _other_rows(found):
+                    # A field that is not scorable has no lengths: Whoosh reads 0.
+                    length = dfl(docnum, name) if field.scorable else 0
+                    rows.append((docnum, weight, value, length))
+                if fast is not None:
+                    rows.sort(key=lambda p: p[0])
             blocks, stats = out.blocks(
                 [p[0] for p in rows],
                 [p[1] for p in rows],
@@ -469,33 +496,114 @@ class BulkWriter(SegmentWriter):
 
 
 class _BulkSubWriterTask(SubWriterTask):
-    """Whoosh's indexing subprocess, writing its segment with a BulkWriter."""
+    """One indexing process: the batches of its own queue, into its own segment."""
+
+    def __init__(self, number: int, *args: Any) -> None:
+        super().__init__(*args)
+        self.number = number
 
     def run(self) -> None:
-        multiproc.SegmentWriter = BulkWriter  # this process only: it is a child
-        super().run()
+        ix = self.storage.open_index(self.indexname)
+        self.writer = BulkWriter(ix, _lk=False, **self.kwargs)
+        while True:
+            job = self.jobqueue.get()
+            if job is None:
+                break
+            self._process_file(*job)
+        self.resultqueue.put((self.number, self.writer._finalize_segment()))
 
 
 class BulkMpWriter(MpWriter):
     """Whoosh's multi-process writer whose processes are BulkWriters.
 
-    Each process writes its own segment (``multisegment``): merging them would
-    cost about as much as writing them.
+    Each process writes its own segment (merging them would cost about as much
+    as writing them). The processes start with the writer, before it holds any
+    batch in memory, and take the batches of 256 documents in turn, so that
+    the same input makes the same index. A process that fails fails the
+    commit; cancelling stops them.
     """
 
     def __init__(self, ix: Any, procs: int, **kwargs: Any) -> None:
         kwargs.setdefault("compound", False)
         super().__init__(ix, procs=procs, batchsize=256, multisegment=True, **kwargs)
+        self.docbuffer: list[tuple[int, dict[str, Any]]] = []
+        self._queues: list[multiprocessing.Queue[tuple[str, int] | None]] = [
+            multiprocessing.Queue(4) for _ in range(procs)
+        ]
+        self._batches = 0
+        for number, queue in enumerate(self._queues):
+            task = _BulkSubWriterTask(
+                number,
+                self.storage,
+                self.indexname,
+                queue,
+                self.resultqueue,
+                self.subargs,
+                True,
+            )
+            self.tasks.append(task)
+            task.start()
 
-    def _new_task(self) -> SubWriterTask:
-        task = _BulkSubWriterTask(
-            self.storage,
-            self.indexname,
-            self.jobqueue,
-            self.resultqueue,
-            self.subargs,
-            self.multisegment,
+    def _enqueue(self) -> None:
+        filename = f"{random_name()}.doclist"
+        with self.temp_storage().create_file(filename).raw_file() as handle:
+            for item in self.docbuffer:
+                pickle.dump(item, handle, 2)
+        self._put(self._batches % len(self.tasks), (filename, len(self.docbuffer)))
+        self._batches += 1
+        self.docbuffer = []
+
+    def _put(self, number: int, job: tuple[str, int] | None) -> None:
+        """Queue a job for one process, unless that process has stopped."""
+        while True:
+            try:
+                self._queues[number].put(job, timeout=0.5)
+                return
+            except Full:
+                if not self.tasks[number].is_alive():
+                    self._failed(self.tasks[number])
+
+    def _failed(self, task: Any) -> None:
+        raise WriterFailed(
+            f"an indexing process stopped (exit code {task.exitcode}); nothing was written"
         )
-        self.tasks.append(task)
-        task.start()
-        return task
+
+    def _segments(self) -> list[Any]:
+        """Each process's segment, in the order of the processes."""
+        found: dict[int, Any] = {}
+        while len(found) < len(self.tasks):
+            try:
+                number, segment = self.resultqueue.get(timeout=0.5)
+            except Empty:
+                for task in self.tasks:
+                    if task.exitcode and task.number not in found:
+                        self._failed(task)
+                continue
+            found[number] = segment
+        return [found[number] for number in sorted(found)]
+
+    def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
+        if self.docbuffer:
+            self._enqueue()
+        for number in range(len(self.tasks)):
+            self._put(number, None)
+        finalsegments = self._merge_segments(mergetype, optimize, merge)
+        finalsegments += self._segments()
+        for task in self.tasks:
+            task.join()
+        if self._added:
+            finalsegments.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(finalsegments)
+        self._finish()
+
+    def cancel(self) -> None:
+        try:
+            for task in self.tasks:
+                if task.is_alive():
+                    task.terminate()
+            for task in self.tasks:
+                task.join()
+        finally:
+            SegmentWriter.cancel(self)

@@ -30,7 +30,7 @@ class Settings:
     term_cache_mb: float = 192.0
     lock_timeout: float = 10.0
     max_text_length: int = 1_000_000
-    ingest_procs: int = 1
+    ingest_procs: int = 0
 
     @classmethod
     def load(
@@ -62,7 +62,6 @@ class Settings:
             "max_query_terms",
             "max_result_window",
             "max_text_length",
-            "ingest_procs",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -74,8 +73,9 @@ class Settings:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must not be negative")
         if self.term_cache_mb < 0:
             raise ConfigError(f"{ENV_PREFIX}TERM_CACHE_MB must not be negative")
-        if self.cache_size < 0:
-            raise ConfigError(f"{ENV_PREFIX}CACHE_SIZE must not be negative")
+        for name in ("cache_size", "ingest_procs"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must not be negative")
 
     @property
     def allowed_origins(self) -> list[str]:
@@ -113,5 +113,6 @@ SETTINGS_HELP: dict[str, str] = {
     "generation; the most used terms stay (the server's memory grows up to about this).",
     "lock_timeout": "Seconds a writer waits for another writer to finish.",
     "max_text_length": "Longest accepted title or body of an article, in characters.",
-    "ingest_procs": "Processes used to index a large batch.",
+    "ingest_procs": "Processes used to index a large batch (0 = one per CPU core, at most 4, "
+    "for input files of 4 MB or more).",
 }

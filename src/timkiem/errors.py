@@ -79,3 +79,7 @@ class IndexUnavailable(TimkiemError):
 
 class IndexLocked(TimkiemError):
     """Another writer holds the index lock."""
+
+
+class WriterFailed(TimkiemError):
+    """A process of a multi-process writer failed; nothing was committed."""

@@ -28,6 +28,8 @@ from timkiem.sources import RawRecord, read_records
 from timkiem.storage import IndexDirectory, remove_new_files
 
 Progress = Callable[[int], None]
+LARGE_BATCH_BYTES = 4 << 20  # input files from which an automatic writer uses every core
+MAX_AUTO_PROCS = 4
 
 
 @dataclass
@@ -64,6 +66,29 @@ def article_document(article: Article) -> dict[str, Any]:
             for pattern in (FOLDED, ACCENTED, BIGRAM):
                 doc[pattern.format(name)] = text
     return doc
+
+
+def writer_procs(setting: int, paths: list[str]) -> int:
+    """Processes to index ``paths`` with: ``setting``, or for 0 one per core for a large batch.
+
+    A batch is large when its files (as stored, compressed or not) add up to
+    ``LARGE_BATCH_BYTES``; standard input counts as small.
+    """
+    if setting:
+        return setting
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    if cores < 2:
+        return 1
+    size = 0
+    for path in paths:
+        try:
+            size += os.path.getsize(path) if path != "-" else 0
+        except OSError:
+            continue  # reported when read
+    return min(cores, MAX_AUTO_PROCS) if size >= LARGE_BATCH_BYTES else 1
 
 
 def _raw_records(paths: Iterable[str]) -> Iterator[RawRecord | Problem]:
@@ -187,7 +212,8 @@ class Indexer:
     ) -> IngestReport:
         folder = index.storage.folder
         before = set(os.listdir(folder))
-        writer = self._writer(index, self.settings.ingest_procs)
+        paths = list(paths)
+        writer = self._writer(index, writer_procs(self.settings.ingest_procs, paths))
 
         def cancel() -> None:
             writer.cancel()
