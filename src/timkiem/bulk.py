@@ -238,7 +238,9 @@ class TermWriter:
         digest = hashlib.md5(key, usedforsecurity=False).digest()
         hashed = int.from_bytes(digest[12:], "big")
         tindex.index.append(self.rowpos)
-        tindex.buckets[hashed & 255].append((hashed, self.rowpos))
+        bucket = tindex.buckets[hashed & 255]
+        bucket.append(hashed)
+        bucket.append(self.rowpos)
         self.rows.append(row)
         self.rowpos += len(row)
         self.lastkey = key
@@ -320,14 +322,18 @@ def _byte_order(vocabulary: dict[str, int]) -> tuple[list[bytes], np.ndarray]:
 
 
 def _write_hashes(self: Any) -> None:
-    """``HashWriter._write_hashes`` with one write per table: the same bytes."""
+    """``HashWriter._write_hashes`` with one write per table: the same bytes.
+
+    Each bucket is an array of hash and position pairs, not a list of tuples
+    (a tenth of the memory).
+    """
     dbfile = self.dbfile
     for entries in self.buckets:
         pos = dbfile.tell()
-        numslots = 2 * len(entries)
+        numslots = len(entries)  # two slots per entry
         self.directory.append((pos, numslots))
         table: list[bytes | None] = [None] * numslots
-        for hashval, position in entries:
+        for hashval, position in zip(entries[::2], entries[1::2]):
             slot = (hashval >> 8) % numslots
             while table[slot] is not None:
                 slot = (slot + 1) % numslots
@@ -423,6 +429,7 @@ class BulkWriter(SegmentWriter):
         if not isinstance(fw, W3FieldWriter):
             raise TypeError(f"BulkWriter writes the W3 codec, not {type(fw).__name__}")
         fw._tindex._write_hashes = types.MethodType(_write_hashes, fw._tindex)
+        fw._tindex.buckets = [array("Q") for _ in range(256)]
         dfl: Callable[[int, str], int] = (
             pdr.doc_field_length if pdr is not None else (lambda docnum, name: 0)
         )

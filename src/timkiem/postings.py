@@ -23,7 +23,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.util.numeric import byte_to_length
 
-COMPRESS_FROM = 128  # bytes of pickled block data worth compressing
+COMPRESS_FROM = 512  # bytes of pickled block data worth compressing
 _CHUNK = 1 << 16  # postings turned into Python objects at a time
 _EXACT_FLOAT32 = 1 << 24  # frequencies a float32 weight holds exactly
 _INT = struct.Struct("!i")

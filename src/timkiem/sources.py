@@ -130,8 +130,17 @@ def _decode(source: str, content: bytes) -> str:
         raise SourceError(source, f"invalid UTF-8 ({exc.reason})", line) from None
 
 
+def _lines(content: bytes) -> Iterator[bytes]:
+    """The lines of ``content`` one at a time (not a second copy of it all at once)."""
+    start = 0
+    while (end := content.find(b"\n", start)) >= 0:
+        yield content[start:end]
+        start = end + 1
+    yield content[start:]
+
+
 def _jsonl(source: str, content: bytes) -> Iterator[RawRecord]:
-    for number, raw_line in enumerate(content.split(b"\n"), 1):
+    for number, raw_line in enumerate(_lines(content), 1):
         if not raw_line.strip():
             continue
         try:
