@@ -371,7 +371,7 @@ class System:
 
 
 def _timkiem_open(dest: Path) -> tuple[Callable[[Params], None], Callable[[], None]]:
-    engine = SearchEngine(Settings.load({"index": str(dest)}))
+    engine = SearchEngine(Settings.load({"index": str(dest)}), prefetch=True)  # as a server
     engine.health()
     return engine_ask(engine), engine.close
 

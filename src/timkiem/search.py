@@ -47,7 +47,7 @@ from timkiem.ranking import (
 from timkiem.schema import BIGRAM, FOLDED, TEXT_FIELDS
 from timkiem.snippets import make_snippet
 from timkiem.storage import IndexDirectory
-from timkiem.topk import Mask, TermScorer
+from timkiem.topk import Local, Mask, TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
@@ -435,30 +435,30 @@ class SearchEngine:
         result["took_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
 
-    def _matches(self, snap: Snapshot, parsed: ParsedQuery) -> Mask | None:
+    def _matches(self, snap: Snapshot, parsed: ParsedQuery, local: Local) -> Mask | None:
         """Every document the query matches (None: every document)."""
         if parsed.is_empty:
             return None
         matched = snap.mask()
         for word in scored_words(parsed, self.ranking):
             for name in TEXT_FIELDS:
-                matched[snap.scorer.docs(FOLDED.format(name), word.folded)] = True
+                matched[snap.scorer.docs(FOLDED.format(name), word.folded, local)] = True
         for phrase in parsed.phrases:
-            matched &= self._phrase_docs(snap, phrase)
+            matched &= self._phrase_docs(snap, phrase, local)
         return matched
 
-    def _phrase_docs(self, snap: Snapshot, words: list[Word]) -> Mask:
+    def _phrase_docs(self, snap: Snapshot, words: list[Word], local: Local) -> Mask:
         """Documents with every adjacent pair of ``words`` (or the one word)."""
         if len(words) == 1:
             found = snap.mask()
             for name in TEXT_FIELDS:
-                found[snap.scorer.docs(FOLDED.format(name), words[0].folded)] = True
+                found[snap.scorer.docs(FOLDED.format(name), words[0].folded, local)] = True
             return found
         result: Mask | None = None
         for pair in bigram_terms(words):
             docs = snap.mask()
             for name in TEXT_FIELDS:
-                docs[snap.scorer.docs(BIGRAM.format(name), pair)] = True
+                docs[snap.scorer.docs(BIGRAM.format(name), pair, local)] = True
             result = docs if result is None else result & docs
         return result if result is not None else snap.mask()
 
@@ -470,7 +470,8 @@ class SearchEngine:
         end: int | None,
         request: SearchRequest,
     ) -> dict[str, Any]:
-        final = self._matches(snap, parsed)
+        local: Local = {}
+        final = self._matches(snap, parsed, local)
         final = snap.live.copy() if final is None else final & snap.live
         if start is not None or end is not None:
             lo, hi = snap.date_range(start, end)
@@ -478,12 +479,12 @@ class SearchEngine:
         if request.category:
             final &= snap.category(request.category)
         for words in parsed.excluded:
-            final &= ~self._phrase_docs(snap, words)
+            final &= ~self._phrase_docs(snap, words, local)
 
         window = request.page * request.per_page
         partial = False
         if request.sort == "relevance" and not parsed.is_empty:
-            ranked, partial = self._ranked(snap, parsed, final, window)
+            ranked, partial = self._ranked(snap, parsed, final, window, local)
         else:
             ranked = self._by_date(snap, final, window, newest=request.sort != "oldest")
         page_docs = ranked[(request.page - 1) * request.per_page : window]
@@ -503,7 +504,7 @@ class SearchEngine:
         return response
 
     def _ranked(
-        self, snap: Snapshot, parsed: ParsedQuery, final: Mask, window: int
+        self, snap: Snapshot, parsed: ParsedQuery, final: Mask, window: int, local: Local
     ) -> tuple[list[tuple[int, float | None]], bool]:
         if not final.any():
             return [], False
@@ -513,7 +514,7 @@ class SearchEngine:
         ranked: list[tuple[int, float | None]]
         if terms is not None:
             deadline = time.monotonic() + limit if limit > 0 else None
-            best, partial = snap.scorer.top_within(terms, final, window, deadline)
+            best, partial = snap.scorer.top_within(terms, final, window, deadline, local)
             ranked = [(docnum, round(score, 4)) for docnum, score in best]
         else:
             allow = set(np.flatnonzero(final).tolist())

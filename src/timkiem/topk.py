@@ -56,6 +56,9 @@ class TermScores:
         return int(self.docs.nbytes + self.scores.nbytes) + _ENTRY_BYTES
 
 
+Local = dict[tuple[str, str], TermScores]
+
+
 def flatten(query: wq.Query) -> list[tuple[str, str, float]] | None:
     """``(field, text, boost)`` of each term of an Or of terms; None otherwise."""
     if type(query) is wq.Term:
@@ -143,9 +146,18 @@ class TermScorer:
         scores = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
         return TermScores(docs.astype(np.int32), scores)
 
-    def term(self, field: str, text: str) -> TermScores:
-        """The scores of one term (cached, least recently used dropped first)."""
+    def term(self, field: str, text: str, local: Local | None = None) -> TermScores:
+        """The scores of one term (cached, least recently used dropped first).
+
+        ``local`` keeps every term one query reads, rare ones included, so the
+        query reads each only once.
+        """
         key = (field, text)
+        if local is not None:
+            found = local.get(key)
+            if found is None:
+                found = local[key] = self.term(field, text)
+            return found
         with self.lock:
             found = self.cache.get(key)
             if found is not None:
@@ -174,13 +186,17 @@ class TermScorer:
         flat under it. Returns the number of terms loaded.
         """
         schema = self.searcher.schema
-        found = [
-            (info.doc_frequency(), name, text)
-            for name, field in schema.items()
-            if field.scorable
-            for text, info in lexicon.iter_field(name)
-            if info.doc_frequency() >= MIN_CACHED
-        ]
+        found: list[tuple[int, str, str]] = []
+        for name, field in schema.items():
+            if not field.scorable:
+                continue
+            for number, (text, info) in enumerate(lexicon.iter_field(name)):
+                if info.doc_frequency() >= MIN_CACHED:
+                    found.append((info.doc_frequency(), name, text))
+                if not number % 2000:
+                    time.sleep(0.001)  # let request threads have the interpreter
+                    if stop.is_set():
+                        return 0
         found.sort(key=lambda item: -item[0])
         loaded = 0
         for df, field, text in found:
@@ -188,11 +204,12 @@ class TermScorer:
                 break
             self.term(field, text)
             loaded += 1
+            time.sleep(0)
         return loaded
 
-    def docs(self, field: str, text: str) -> Docs:
+    def docs(self, field: str, text: str, local: Local | None = None) -> Docs:
         """The documents holding ``text`` in ``field``, deleted ones included."""
-        return self.term(field, text).docs
+        return self.term(field, text, local).docs
 
     # -- top k -----------------------------------------------------------------
 
@@ -220,6 +237,7 @@ class TermScorer:
         allowed: Mask | None,
         k: int,
         deadline: float | None,
+        local: Local | None = None,
     ) -> tuple[list[tuple[int, float]], bool]:
         """``top``, stopping between terms once ``time.monotonic()`` passes ``deadline``.
 
@@ -233,7 +251,7 @@ class TermScorer:
             if number and deadline is not None and time.monotonic() > deadline:
                 partial = True
                 break
-            found = self.term(field, text)
+            found = self.term(field, text, local)
             if not len(found):
                 continue
             total[found.docs] += found.scores * boost
