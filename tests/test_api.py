@@ -273,6 +273,7 @@ def test_health_and_stats(client: TestClient) -> None:
     health = get(client, "/health")
     assert health.status_code == 200
     assert health.json["status"] == "ok" and health.json["articles"] == 47
+    assert health.json["warm"] is True  # nothing to read in advance without prefetch
     stats = get(client, "/stats").json
     assert stats["articles"] == 47
     assert stats["first_date"] < stats["last_date"]

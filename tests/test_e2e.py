@@ -123,6 +123,10 @@ def test_serve_ingest_and_search_over_http(
     assert ingested.returncode == 0, ingested.stderr
     assert ingested.stdout.startswith("47 added, 0 replaced, 0 rejected in ")
     assert server.wait_healthy()["articles"] == 47
+    deadline = time.monotonic() + 30
+    while not get(server.base, "/health")[1]["warm"]:  # frequent terms read in the background
+        assert time.monotonic() < deadline, "the server never finished reading its terms"
+        time.sleep(0.1)
 
     for q in ("công đoàn bắc kạn", "cong doan bac kan"):
         status, body = get(server.base, "/search", q=q)

@@ -6,6 +6,7 @@ import random
 import threading
 from typing import Any
 
+import numpy as np
 import pytest
 from whoosh import fields
 from whoosh.filedb.filestore import RamStorage
@@ -15,7 +16,9 @@ from timkiem.config import Settings
 from timkiem.indexer import Indexer
 from timkiem.postlists import read_postings
 from timkiem.search import SearchEngine
-from timkiem.topk import MIN_CACHED, TermScorer
+from timkiem.topk import MIN_CACHED, TermScorer, _score_codes
+
+FIELDS = ["title_f", "body_f", "title_a", "body_a", "title_b", "body_b"]
 
 
 def _matcher(reader: Any, field: str, btext: bytes) -> tuple[list[int], list[float]]:
@@ -97,9 +100,9 @@ def test_prefetch_reads_the_most_frequent_terms_first(settings: Settings) -> Non
     )
     top_df = frequent[0][0]
     assert top_df >= MIN_CACHED
-    scorer = TermScorer(snap.searcher, budget=top_df * 12 * 3)
+    scorer = TermScorer(snap.searcher, budget=3 * (top_df * 14 + 600))
     with engine.directory.open_current().reader() as lexicon:
-        loaded = scorer.prefetch(lexicon, threading.Event())
+        loaded = scorer.prefetch(lexicon, [(FIELDS, 0)], threading.Event())
     assert 1 <= loaded <= 3
     assert scorer.held <= scorer.budget
     cached_df = sorted((len(found) for found in scorer.cache.values()), reverse=True)
@@ -108,5 +111,15 @@ def test_prefetch_reads_the_most_frequent_terms_first(settings: Settings) -> Non
     halt = threading.Event()
     halt.set()
     with engine.directory.open_current().reader() as lexicon:
-        assert stopped.prefetch(lexicon, halt) == 0
+        assert stopped.prefetch(lexicon, [(FIELDS, 0)], halt) == 0
     engine.close()
+
+
+def test_score_codes_stand_for_each_frequency_and_length() -> None:
+    tf = np.array([1.0, 2.0, 1.0, 3.0, 2.0])
+    lengths = np.array([5, 5, 7, 5, 5], dtype=np.uint8)
+    codes, tf_of, byte_of = _score_codes(tf, lengths)
+    assert codes is not None and len(tf_of) == 4
+    assert tf_of[codes].tolist() == tf.tolist()
+    assert byte_of[codes].tolist() == lengths.tolist()
+    assert _score_codes(np.array([1.5, 1.0]), lengths[:2])[0] is None  # boosted weights

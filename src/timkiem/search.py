@@ -44,7 +44,7 @@ from timkiem.ranking import (
     scored_words,
     weighting,
 )
-from timkiem.schema import BIGRAM, FOLDED, TEXT_FIELDS
+from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
 from timkiem.snippets import make_snippet
 from timkiem.storage import IndexDirectory
 from timkiem.topk import Local, Mask, TermScorer
@@ -132,6 +132,7 @@ class Snapshot:
         self.cache_lock = threading.Lock()
         self.scorer = TermScorer(searcher, budget, io_lock=self.lock)
         self.stop = threading.Event()
+        self.warm = threading.Event()  # set once frequent terms are read (if asked)
 
     def start_prefetch(self, index: Any) -> None:
         """Fill the term cache with the most frequent terms, in the background."""
@@ -139,8 +140,13 @@ class Snapshot:
         def run() -> None:
             try:
                 began = time.perf_counter()
+                # Words first (few terms, long postings), then the frequent
+                # syllable pairs (rarer ones are many, and quick to read).
+                words = [p.format(n) for p in (FOLDED, ACCENTED) for n in TEXT_FIELDS]
+                pairs = [BIGRAM.format(n) for n in TEXT_FIELDS]
+                groups = [(words, 0), (pairs, 256)]
                 with index.reader() as lexicon:
-                    loaded = self.scorer.prefetch(lexicon, self.stop)
+                    loaded = self.scorer.prefetch(lexicon, groups, self.stop)
                 log.info(
                     "read %d frequent terms of %s in %.1f s",
                     loaded,
@@ -149,6 +155,8 @@ class Snapshot:
                 )
             except Exception as exc:  # a damaged index shows when a query reads it
                 log.warning("reading frequent terms of %s failed: %r", self.generation, exc)
+            finally:
+                self.warm.set()
 
         threading.Thread(target=run, name="timkiem-prefetch", daemon=True).start()
 
@@ -627,7 +635,12 @@ class SearchEngine:
             return {"status": "unavailable", "reason": str(exc)}
         if snap.damage is not None:
             return {"status": "unavailable", "reason": snap.damage}
-        return {"status": "ok", "articles": snap.doc_count, "generation": snap.generation}
+        return {
+            "status": "ok",
+            "articles": snap.doc_count,
+            "generation": snap.generation,
+            "warm": snap.warm.is_set() or not self.prefetch,
+        }
 
 
 def _by_count(names: list[str], counts: list[int]) -> dict[str, int]:

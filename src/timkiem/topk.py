@@ -30,30 +30,49 @@ from timkiem.postlists import read_postings
 Mask = npt.NDArray[np.bool_]
 Docs = npt.NDArray[np.int32]
 Scores = npt.NDArray[np.float64]
+Codes = npt.NDArray[np.uint16]
 
 # doc_field_length() as Whoosh's scorer reads it: a stored byte, 0 read as 1.
 _LENGTHS = np.array([byte_to_length(b) if b else 1 for b in range(256)], dtype=np.float64)
 _ENTRY_BYTES = 600  # the key, the entry and two arrays' headers
 MIN_CACHED = 32  # documents: rarer terms are read from the index each time
-_POSTING_BYTES = 12  # a document number and a score
+_POSTING_BYTES = 6  # a document number and a score code
 
 
 class TermScores:
-    """One term's documents (ascending, index-wide numbers) and scores."""
+    """One term's documents (ascending, index-wide numbers) and scores.
 
-    __slots__ = ("docs", "scores", "top")
+    A term's BM25F score depends only on its frequency and the field's length
+    in a document, so a term has few distinct scores: each document holds a
+    code into ``table``, the distinct scores (6 bytes a posting instead of 12).
+    Without ``codes``, ``table`` holds one score per document.
+    """
 
-    def __init__(self, docs: Docs, scores: Scores) -> None:
+    __slots__ = ("docs", "codes", "table", "top")
+
+    def __init__(self, docs: Docs, table: Scores, codes: Codes | None = None) -> None:
         self.docs = docs
-        self.scores = scores
-        self.top = float(scores.max()) if len(scores) else 0.0
+        self.table = table
+        self.codes = codes
+        self.top = float(table.max()) if len(table) else 0.0
 
     def __len__(self) -> int:
         return len(self.docs)
 
     @property
+    def scores(self) -> Scores:
+        """The score in each document."""
+        return self.table if self.codes is None else self.table[self.codes]
+
+    def weighted(self, boost: float) -> Scores:
+        """The score in each document times ``boost`` (as ``scores * boost``)."""
+        scaled = self.table * boost
+        return scaled if self.codes is None else scaled[self.codes]
+
+    @property
     def nbytes(self) -> int:
-        return int(self.docs.nbytes + self.scores.nbytes) + _ENTRY_BYTES
+        codes = 0 if self.codes is None else self.codes.nbytes
+        return int(self.docs.nbytes + self.table.nbytes + codes) + _ENTRY_BYTES
 
 
 Local = dict[tuple[str, str], TermScores]
@@ -89,7 +108,7 @@ class TermScorer:
         self.size = searcher.reader().doc_count_all()
         self.lock = threading.Lock()
         self.io_lock = io_lock or threading.Lock()
-        self._lengths: dict[str, npt.NDArray[np.float64]] = {}
+        self._lengths: dict[str, npt.NDArray[np.uint8]] = {}
         weighting = searcher.weighting
         self.usable = (
             isinstance(weighting, BM25F)
@@ -99,8 +118,8 @@ class TermScorer:
 
     # -- term postings and scores ------------------------------------------------
 
-    def _field_lengths(self, field: str) -> npt.NDArray[np.float64]:
-        """The length of ``field`` in every document, as Whoosh's scorer reads it."""
+    def _field_lengths(self, field: str) -> npt.NDArray[np.uint8]:
+        """The length byte of ``field`` in every document (0: none stored)."""
         found = self._lengths.get(field)
         if found is None:
             parts = []
@@ -114,7 +133,7 @@ class TermScorer:
                     if column is not None:
                         raw = bytes(column._dbfile.get(column._basepos, min(column._count, count)))
                 parts.append(np.frombuffer(raw + bytes(count - len(raw)), dtype=np.uint8))
-            found = _LENGTHS[np.concatenate(parts)] if parts else np.zeros(0)
+            found = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
             self._lengths[field] = found
         return found
 
@@ -134,17 +153,20 @@ class TermScorer:
             idf = searcher.weighting.idf(searcher, field, btext)
             avgfl = searcher.avg_field_length(field) or 1
             lengths = self._field_lengths(field)
-        docs = np.concatenate([ids for ids, _ in parts]) if parts else np.zeros(0, np.int64)
-        tf = np.concatenate([w for _, w in parts]) if parts else np.zeros(0)
+        docs = np.concatenate([ids for ids, _ in parts])
+        tf = np.concatenate([w for _, w in parts])
         if not self.usable:
             return TermScores(docs.astype(np.int32), tf)
         weighting = searcher.weighting
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
-        fl = lengths[docs]
+        codes, tf_of, byte_of = _score_codes(tf, lengths[docs])
+        if codes is None:
+            tf_of, byte_of = tf, lengths[docs]
+        fl = _LENGTHS[byte_of]
         # whoosh.scoring.bm25, operation for operation (the same float results)
-        scores = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
-        return TermScores(docs.astype(np.int32), scores)
+        table = idf * ((tf_of * (k1 + 1)) / (tf_of + k1 * ((1 - b) + b * fl / avgfl)))
+        return TermScores(docs.astype(np.int32), table, codes)
 
     def term(self, field: str, text: str, local: Local | None = None) -> TermScores:
         """The scores of one term (cached, least recently used dropped first).
@@ -175,8 +197,11 @@ class TermScorer:
                     self.held -= dropped.nbytes
         return found
 
-    def prefetch(self, lexicon: Any, stop: threading.Event) -> int:
-        """Load the most frequent terms until the budget is full.
+    def prefetch(
+        self, lexicon: Any, groups: list[tuple[list[str], int]], stop: threading.Event
+    ) -> int:
+        """Load the most frequent terms of each group of fields in turn, while
+        the budget lasts: ``groups`` are (fields, least document frequency).
 
         ``lexicon`` is a reader of the same index used only to list terms (a
         second reader, so that listing needs no lock). Frequent terms are the
@@ -185,26 +210,26 @@ class TermScorer:
         query its time, and the cache is full before traffic, so memory stays
         flat under it. Returns the number of terms loaded.
         """
-        schema = self.searcher.schema
-        found: list[tuple[int, str, str]] = []
-        for name, field in schema.items():
-            if not field.scorable:
-                continue
-            for number, (text, info) in enumerate(lexicon.iter_field(name)):
-                if info.doc_frequency() >= MIN_CACHED:
-                    found.append((info.doc_frequency(), name, text))
-                if not number % 2000:
-                    time.sleep(0.001)  # let request threads have the interpreter
-                    if stop.is_set():
-                        return 0
-        found.sort(key=lambda item: -item[0])
         loaded = 0
-        for df, field, text in found:
-            if stop.is_set() or self.held + df * _POSTING_BYTES > self.budget:
-                break
-            self.term(field, text)
-            loaded += 1
-            time.sleep(0)
+        for fields, least in groups:
+            found: list[tuple[int, str, str]] = []
+            for name in fields:
+                field = self.searcher.schema[name]
+                for number, (text, info) in enumerate(lexicon.iter_field(name)):
+                    if info.doc_frequency() >= max(least, MIN_CACHED):
+                        if isinstance(text, bytes):  # some readers list terms undecoded
+                            text = field.from_bytes(text)
+                        found.append((info.doc_frequency(), name, text))
+                    if not number % 2000:
+                        time.sleep(0.001)  # let request threads have the interpreter
+                        if stop.is_set():
+                            return loaded
+            found.sort(key=lambda item: -item[0])
+            for df, field, text in found:
+                if stop.is_set() or self.held + df * _POSTING_BYTES + _ENTRY_BYTES > self.budget:
+                    return loaded
+                self.term(field, text)
+                loaded += 1
         return loaded
 
     def docs(self, field: str, text: str, local: Local | None = None) -> Docs:
@@ -254,13 +279,41 @@ class TermScorer:
             found = self.term(field, text, local)
             if not len(found):
                 continue
-            total[found.docs] += found.scores * boost
+            total[found.docs] += found.weighted(boost)
             if touched is not None:
                 touched[found.docs] = True
         within = allowed if allowed is not None else touched
         assert within is not None
         candidates = np.flatnonzero(within)
         return best_of(candidates, total[candidates], k), partial
+
+
+def _score_codes(
+    tf: Scores, lengths: npt.NDArray[np.uint8]
+) -> tuple[Codes | None, Scores, npt.NDArray[np.uint8]]:
+    """Each posting's code for its (frequency, length byte) pair, and the pairs.
+
+    Codes are None when frequencies are not whole numbers below 2**20 or there
+    are too many pairs for 16 bits.
+    """
+    if not len(tf) or tf.max() >= 2**20 or not np.array_equal(tf, np.floor(tf)):
+        return None, tf, lengths
+    keys = tf.astype(np.int64) * 256 + lengths
+    if keys.max() < 1 << 22:  # a table over every possible key: no sort needed
+        present = np.zeros(int(keys.max()) + 1, dtype=np.bool_)
+        present[keys] = True
+        unique = np.flatnonzero(present)
+        rank = np.cumsum(present) - 1
+        codes = rank[keys]
+    else:
+        unique, codes = np.unique(keys, return_inverse=True)
+    if len(unique) > 1 << 16:
+        return None, tf, lengths
+    return (
+        codes.astype(np.uint16),
+        (unique // 256).astype(np.float64),
+        (unique % 256).astype(np.uint8),
+    )
 
 
 def best_of(docs: npt.NDArray[np.intp], scores: Scores, k: int) -> list[tuple[int, float]]:
