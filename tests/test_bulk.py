@@ -289,3 +289,22 @@ def test_bulk_writer_with_a_field_boost_takes_the_general_path(tmp_path: Path) -
     ]
     assert max(weights) >= 4.0
     assert found == expected
+
+
+@pytest.mark.parametrize("one_key", [True, False])
+def test_bulk_writer_pairs_equal_whoosh_pairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_key: bool
+) -> None:
+    """Values of one syllable (their own term), repeated pairs; both ways of counting."""
+    if not one_key:
+        monkeypatch.setattr("timkiem.postings.PAIR_KEY_LIMIT", 0)
+    texts = ["Đoàn", "công đoàn công đoàn công", "đoàn", "Công  Đoàn!", "a b a b a", "b"]
+    docs = [
+        article_document(parse_article({"id": f"p{i}", "title": title, "body": body}))
+        for i, (title, body) in enumerate((t, u) for t in texts for u in texts)
+    ]
+    docs += _long_postings_documents(150)
+    expected = _contents(_build(tmp_path / "whoosh", docs, SegmentWriter))
+    found = _contents(_build(tmp_path / "bulk", docs, BulkWriter))
+    assert (("title_b", b"doan") in expected[0]) and (("body_b", b"cong_doan") in expected[0])
+    assert found == expected

@@ -5,10 +5,10 @@ posting through an external sort on disk (one pickle per posting) and reads
 each posting's field length back from disk at commit. :class:`BulkWriter`
 computes the terms of timkiem's own analyzers with a few whole-string
 operations (the same terms: the tests compare them on real text), keeps a
-batch's postings in memory grouped by term, and writes the W3 segment files
-Whoosh reads, with the same postings, weights, lengths and statistics. Posting
-blocks too small to gain from compression are stored uncompressed (the block
-header says so; Whoosh reads both).
+batch's postings in memory (``timkiem.postings``), and writes the W3 segment
+files Whoosh reads, with the same postings, weights, lengths and statistics.
+Posting blocks too small to gain from compression are stored uncompressed (the
+block header says so; Whoosh reads both).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import multiprocessing
 import pickle
 import struct
 import types
-import zlib
 from array import array
 from collections.abc import Callable, Iterator
 from queue import Empty, Full
@@ -47,9 +46,12 @@ from timkiem.analysis import (
 from timkiem.errors import WriterFailed
 from timkiem.postings import (
     COMPRESS_FROM,
+    DATA_PROTOCOL,
     FieldPostings,
+    PairPostings,
     Vocabulary,
     can_write_fast,
+    compress,
     term_lists,
     write_blocks,
 )
@@ -128,12 +130,19 @@ class _Terms:
     def __init__(self, text: str) -> None:
         self.accented = accented_terms(text)
         self._folded: list[str] | None = None
+        self._numbers: list[int] | None = None
 
     @property
     def folded(self) -> list[str]:
         if self._folded is None:
             self._folded = folded_terms(self.accented)
         return self._folded
+
+    def numbers(self, vocabulary: Vocabulary) -> list[int]:
+        """The numbers of the folded syllables in ``vocabulary``."""
+        if self._numbers is None:
+            self._numbers = list(map(vocabulary.__getitem__, self.folded))
+        return self._numbers
 
     def of(self, kind: str) -> list[str]:
         if kind == "accented":
@@ -154,7 +163,7 @@ class MemoryPool:
 
     def __init__(self) -> None:
         self.vocabulary = Vocabulary()
-        self.fast: dict[str, FieldPostings] = {}
+        self.fast: dict[str, FieldPostings | PairPostings] = {}
         self.other: dict[str, dict[bytes, Any]] = {}
         self.fieldnames: set[str] = set()
 
@@ -289,10 +298,10 @@ class TermWriter:
             else:
                 block = [v for v in values[lo:hi] if v]
                 vals = tuple(block) if fixedsize is None or fixedsize < 0 else b"".join(block)
-            data = pickle.dumps((tuple(deltas), _mini_weights(stored), vals), 2)
+            data = pickle.dumps((tuple(deltas), _mini_weights(stored), vals), DATA_PROTOCOL)
             comp = self.compression if len(data) >= COMPRESS_FROM else 0
             if comp:
-                data = zlib.compress(data, comp)
+                data = compress(data, comp)
             head = pickle.dumps(
                 (hi - lo, bids[-1], bweight, comp, length_to_byte(bmin), length_to_byte(bmax)), 2
             )
@@ -379,9 +388,12 @@ class BulkWriter(SegmentWriter):
                     terms = texts.get(value)
                     if terms is None:
                         terms = texts[value] = _Terms(value)
-                    words = terms.of(kind)
-                    length = len(words)
-                    self._add_fast(name, words, docnum, length)
+                    if kind == "bigram":
+                        length = self._add_pairs(name, terms, docnum)
+                    else:
+                        words = terms.of(kind)
+                        length = len(words)
+                        self._add_fast(name, words, docnum, length)
                 elif field.indexed:
                     scorable = field.scorable
                     for btext, freq, weight, vbytes in self._index(name, field, value):
@@ -410,17 +422,34 @@ class BulkWriter(SegmentWriter):
             found = cache[value] = list(field.index(value))
         return found
 
-    def _add_fast(self, name: str, words: list[str], docnum: int, length: int) -> None:
+    def _length_byte(self, length: int) -> int:
+        # Whoosh stores field lengths as one byte; postings see that byte.
         lbyte = self._length_bytes.get(length)
         if lbyte is None:
-            # Whoosh stores field lengths as one byte; postings see that byte.
             lbyte = self._length_bytes[length] = length_to_byte(length)
+        return lbyte
+
+    def _add_fast(self, name: str, words: list[str], docnum: int, length: int) -> None:
         pool = self.pool
         postings = pool.fast.get(name)
         if postings is None:
             postings = pool.fast[name] = FieldPostings()
             pool.fieldnames.add(name)
-        postings.add(pool.vocabulary, words, docnum, lbyte)
+        assert isinstance(postings, FieldPostings)
+        postings.add(pool.vocabulary, words, docnum, self._length_byte(length))
+
+    def _add_pairs(self, name: str, terms: _Terms, docnum: int) -> int:
+        """Add the syllable pairs of a text; their count (the field length)."""
+        pool = self.pool
+        postings = pool.fast.get(name)
+        if postings is None:
+            postings = pool.fast[name] = PairPostings()
+            pool.fieldnames.add(name)
+        assert isinstance(postings, PairPostings)
+        count = len(terms.folded)
+        length = count - 1 if count > 1 else count  # one syllable is its own term
+        postings.add(terms.numbers(pool.vocabulary), docnum, self._length_byte(length))
+        return length
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
@@ -433,11 +462,12 @@ class BulkWriter(SegmentWriter):
         dfl: Callable[[int, str], int] = (
             pdr.doc_field_length if pdr is not None else (lambda docnum, name: 0)
         )
+        names = list(self.pool.vocabulary)
         keys, rank = _byte_order(self.pool.vocabulary)
         self.pool.vocabulary.clear()
         for name in sorted(self.pool.fieldnames):
             if name in self.schema:
-                self._write_field(fw, name, dfl, keys, rank)
+                self._write_field(fw, name, dfl, keys, rank, names)
         self.fieldwriter.close()
         if pdr is not None:
             pdr.close()
@@ -449,6 +479,7 @@ class BulkWriter(SegmentWriter):
         dfl: Callable[[int, str], int],
         keys: list[bytes],
         rank: np.ndarray,
+        names: list[str],
     ) -> None:
         field = self.schema[name]
         fmt = field.format
@@ -461,7 +492,10 @@ class BulkWriter(SegmentWriter):
         listed: dict[bytes, tuple[list[int], list[int]]] = {}
         lengths: list[int] = []
         if fast is not None:
-            grouped = fast.grouped(rank)
+            if isinstance(fast, PairPostings):
+                keys, grouped = fast.grouped(names, BIGRAM_SEPARATOR)
+            else:
+                grouped = fast.grouped(rank)
             if not other and can_write_fast(boost, grouped[3]):
 
                 def add(key: bytes, blocks: bytes, stats: tuple[Any, ...]) -> None:

@@ -6,6 +6,12 @@ instead of a Python step per term. At commit the postings are grouped by term
 (sorted once with numpy) and written as the W3 posting blocks Whoosh writes:
 the block statistics are computed for all blocks at once, and what is left per
 block is pickling it, as Whoosh does.
+
+Two encodings differ from Whoosh's writer while reading back the same: block
+data is pickled with protocol 3 (protocol 2 spells bytes as a call to
+``codecs.encode``, twice as slow), and compressed with a 4 KB window and less
+memory (``zlib.compress`` spends most of its time setting up its tables on a
+block this small). Whoosh's reader unpickles and decompresses either.
 """
 
 from __future__ import annotations
@@ -26,9 +32,17 @@ from whoosh.util.numeric import byte_to_length
 COMPRESS_FROM = 512  # bytes of pickled block data worth compressing
 _CHUNK = 1 << 16  # postings turned into Python objects at a time
 _EXACT_FLOAT32 = 1 << 24  # frequencies a float32 weight holds exactly
+DATA_PROTOCOL = 3
+PAIR_KEY_LIMIT = 1 << 63  # pair and document numbers counted in one int64 below this
 _INT = struct.Struct("!i")
 
 TermAdder = Callable[[bytes, bytes, tuple[Any, ...]], None]
+
+
+def compress(data: bytes, level: int) -> bytes:
+    """``zlib.compress(data, level)`` for a small block: a 4 KB window, faster set-up."""
+    packer = zlib.compressobj(level, zlib.DEFLATED, 12, 4)
+    return packer.compress(data) + packer.flush()
 
 
 class Vocabulary(dict[str, int]):
@@ -86,7 +100,126 @@ class FieldPostings:
 
     def lengths(self) -> list[int]:
         """The length Whoosh reads for each document (decoded from its byte)."""
-        return [byte_to_length(b) if b else 0 for b in self.lbytes]
+        return decoded_lengths(self.lbytes)
+
+
+class PairPostings:
+    """A syllable-pair field's postings, kept as each document's syllable numbers.
+
+    The pairs ("cong_doan") are made and counted at commit for all documents
+    at once, instead of a new string and a look-up in a large dictionary per
+    pair of adjacent syllables. A value of one syllable has that syllable as
+    its one term, as Whoosh's ``BiWordFilter`` makes it.
+    """
+
+    __slots__ = ("syllables", "docs", "counts", "lbytes")
+
+    def __init__(self) -> None:
+        self.syllables = array("I")  # the syllable numbers of every value, in order
+        self.docs = array("I")  # the document of each value
+        self.counts = array("I")  # the syllables of each value
+        self.lbytes = bytearray()
+
+    def add(self, numbers: list[int], docnum: int, lbyte: int) -> None:
+        """One document's value of this field, as the numbers of its folded syllables."""
+        if numbers:
+            self.syllables.extend(numbers)
+            self.docs.append(docnum)
+            self.counts.append(len(numbers))
+        lbytes = self.lbytes
+        if len(lbytes) <= docnum:
+            lbytes.extend(bytes(docnum + 1 - len(lbytes)))
+        lbytes[docnum] = lbyte
+
+    def __len__(self) -> int:
+        return len(self.syllables)
+
+    def grouped(
+        self, names: list[str], sep: str
+    ) -> tuple[list[bytes], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """The terms' keys in byte order, and the postings as ``FieldPostings.grouped``."""
+        syllables = np.frombuffer(self.syllables, dtype=np.uint32)
+        counts = np.frombuffer(self.counts, dtype=np.uint32).astype(np.int64)
+        rundocs = np.frombuffer(self.docs, dtype=np.uint32)
+        # Number the syllables present 0..width-2; width-1 stands for "no second".
+        present = np.bincount(syllables, minlength=len(names)) > 0
+        used = np.flatnonzero(present)
+        width = len(used) + 1
+        compact = (np.cumsum(present) - 1).astype(np.uint64)[syllables]
+        del present, syllables
+        self.syllables = array("I")
+        ends = np.cumsum(counts)
+        follows = np.ones(len(compact), dtype=bool)  # the next syllable is in the same value
+        follows[ends - 1] = False
+        lefts = np.flatnonzero(follows[:-1])
+        codes = compact[lefts] * width + compact[lefts + 1]
+        docs = np.repeat(rundocs, counts - 1)
+        single = counts == 1
+        codes = np.concatenate([codes, compact[ends[single] - 1] * width + (width - 1)])
+        docs = np.concatenate([docs, rundocs[single]])
+        del compact, follows, lefts, ends, single
+        ndocs = int(docs.max()) + 1 if len(docs) else 1
+        if width * width * ndocs < PAIR_KEY_LIMIT:
+            keys = codes * ndocs + docs
+            del codes, docs
+            keys.sort()
+            first = np.empty(len(keys), dtype=bool)
+            first[:1] = True
+            np.not_equal(keys[1:], keys[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            del first
+            freqs = np.diff(np.append(starts, len(keys))).astype(np.uint32)
+            keys = keys[starts]
+            del starts
+            pdocs = (keys % ndocs).astype(np.uint32)
+            pcodes = keys // ndocs
+            del keys
+        else:  # too many syllables and documents for one 64-bit key
+            order = np.lexsort((docs, codes))
+            codes, docs = codes[order], docs[order]
+            first = np.ones(len(codes), dtype=bool)
+            first[1:] = (codes[1:] != codes[:-1]) | (docs[1:] != docs[:-1])
+            starts = np.flatnonzero(first)
+            freqs = np.diff(np.append(starts, len(codes))).astype(np.uint32)
+            pcodes, pdocs = codes[starts], docs[starts].astype(np.uint32)
+            del order, codes, docs, first, starts
+        newterm = np.ones(len(pcodes), dtype=bool)
+        np.not_equal(pcodes[1:], pcodes[:-1], out=newterm[1:])
+        tstart = np.flatnonzero(newterm)
+        del newterm
+        tcount = np.diff(np.append(tstart, len(pcodes)))
+        termcodes = pcodes[tstart]
+        del pcodes
+        words = [names[n] for n in used.tolist()]
+        encoded = [
+            (words[a] if b == width - 1 else words[a] + sep + words[b]).encode("utf-8")
+            for a, b in zip((termcodes // width).tolist(), (termcodes % width).tolist())
+        ]
+        del termcodes
+        order_t = sorted(range(len(encoded)), key=encoded.__getitem__)
+        keys_sorted = [encoded[i] for i in order_t]
+        del encoded
+        # Move each term's run of postings to its place in byte order.
+        by_rank = np.array(order_t, dtype=np.int64)
+        counts_sorted = tcount[by_rank]
+        new_starts = np.cumsum(counts_sorted) - counts_sorted
+        index = np.arange(len(pdocs), dtype=np.int64)
+        index += np.repeat(tstart[by_rank] - new_starts, counts_sorted)
+        return keys_sorted, (
+            np.arange(len(keys_sorted)),
+            counts_sorted,
+            pdocs[index],
+            freqs[index],
+        )
+
+    def lengths(self) -> list[int]:
+        """The length Whoosh reads for each document (decoded from its byte)."""
+        return decoded_lengths(self.lbytes)
+
+
+def decoded_lengths(lbytes: bytearray) -> list[int]:
+    """The field length Whoosh reads for each document, from its length byte."""
+    return [byte_to_length(b) if b else 0 for b in lbytes]
 
 
 def term_lists(
@@ -147,7 +280,7 @@ def write_blocks(
     term_max_lb = np.maximum.reduceat(block_max_lb, firstblock)
 
     dumps = pickle.dumps
-    compress = zlib.compress
+    protocol = DATA_PROTOCOL
     int_bytes = _INT.pack
     magic = WHOOSH3_HEADER_MAGIC
     block_rows = zip(
@@ -196,7 +329,7 @@ def write_blocks(
                 mini: Any = None if bmaxf == 1 else float(bmaxf)
             else:
                 mini = tuple(map(float, flist[i:j]))
-            data = dumps((tuple(block_ids), mini, fbytes[4 * i : 4 * j]), 2)
+            data = dumps((tuple(block_ids), mini, fbytes[4 * i : 4 * j]), protocol)
             comp = compression if len(data) >= COMPRESS_FROM else 0
             if comp:
                 data = compress(data, comp)
