@@ -117,6 +117,19 @@ def serve(
             proc.wait()
 
 
+def wait_warm(port: int, timeout: float = 300) -> float:
+    """Seconds until /health says the server has read its frequent terms."""
+    began = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    while time.monotonic() - began < timeout:
+        status, body, _ = request(conn, "/health")
+        if status != 200 or json.loads(body).get("warm", True):
+            break
+        time.sleep(0.1)
+    conn.close()
+    return time.monotonic() - began
+
+
 # -- queries ---------------------------------------------------------------------
 
 SYNTAX = [
@@ -358,6 +371,8 @@ def soak(args: argparse.Namespace) -> int:
     samples: list[tuple[float, int]] = []
     env = {"TIMKIEM_QUERY_TIME_LIMIT": str(args.time_limit)}
     with serve(index, threads=args.threads, env=env) as server:
+        warm = wait_warm(server.port)
+        print(f"server warm (frequent terms read) {warm:.1f} s after it answered")
         started = time.monotonic()
         stop = started + seconds
         workers = [
