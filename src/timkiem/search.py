@@ -47,7 +47,7 @@ from timkiem.ranking import (
 from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
 from timkiem.snippets import make_snippet
 from timkiem.storage import IndexDirectory
-from timkiem.topk import Local, Mask, TermScorer
+from timkiem.topk import Local, Mask, Members, TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
@@ -489,21 +489,22 @@ class SearchEngine:
         for words in parsed.excluded:
             final &= ~self._phrase_docs(snap, words, local)
 
+        members = np.flatnonzero(final)
         window = request.page * request.per_page
         partial = False
         if request.sort == "relevance" and not parsed.is_empty:
-            ranked, partial = self._ranked(snap, parsed, final, window, local)
+            ranked, partial = self._ranked(snap, parsed, final, members, window, local)
         else:
             ranked = self._by_date(snap, final, window, newest=request.sort != "oldest")
         page_docs = ranked[(request.page - 1) * request.per_page : window]
         terms = {w.folded for w in parsed.words}
         hits = [self._hit(snap, docnum, score, terms) for docnum, score in page_docs]
         response: dict[str, Any] = {
-            "total": int(np.count_nonzero(final)),
+            "total": len(members),
             "page": request.page,
             "per_page": request.per_page,
             "hits": hits,
-            "facets": self._facets(snap, final),
+            "facets": self._facets(snap, members),
         }
         if partial:
             response["partial"] = True
@@ -512,9 +513,15 @@ class SearchEngine:
         return response
 
     def _ranked(
-        self, snap: Snapshot, parsed: ParsedQuery, final: Mask, window: int, local: Local
+        self,
+        snap: Snapshot,
+        parsed: ParsedQuery,
+        final: Mask,
+        members: Members,
+        window: int,
+        local: Local,
     ) -> tuple[list[tuple[int, float | None]], bool]:
-        if not final.any():
+        if not len(members):
             return [], False
         scoring = build_scoring_query(parsed, self.ranking)
         terms = snap.scorer.plan(scoring)
@@ -522,10 +529,10 @@ class SearchEngine:
         ranked: list[tuple[int, float | None]]
         if terms is not None:
             deadline = time.monotonic() + limit if limit > 0 else None
-            best, partial = snap.scorer.top_within(terms, final, window, deadline, local)
+            best, partial = snap.scorer.top_within(terms, members, window, deadline, local)
             ranked = [(docnum, round(score, 4)) for docnum, score in best]
         else:
-            allow = set(np.flatnonzero(final).tolist())
+            allow = set(members.tolist())
             with snap.lock:
                 timed = (
                     FilteredTimeLimit(snap.searcher.collector(limit=window), allow, limit)
@@ -554,21 +561,32 @@ class SearchEngine:
     def _by_date(
         self, snap: Snapshot, final: Mask, window: int, newest: bool
     ) -> list[tuple[int, float | None]]:
-        """Dated matches by date (equal dates by document number), then undated ones."""
+        """Dated matches by date (equal dates by document number), then undated ones.
+
+        The date order is walked from the wanted end in growing chunks, so a
+        page of common matches looks at a few thousand documents, not all.
+        """
         order = snap.by_date_doc
-        dated = order[final[order]]
-        picked = (dated[::-1] if newest else dated)[:window].tolist()
+        picked: list[int] = []
+        done, step = 0, 1024
+        while len(picked) < window and done < len(order):
+            if newest:
+                chunk = order[max(0, len(order) - done - step) : len(order) - done][::-1]
+            else:
+                chunk = order[done : done + step]
+            picked.extend(chunk[final[chunk]][: window - len(picked)].tolist())
+            done, step = done + step, step * 4
         if len(picked) < window:
             undated = np.flatnonzero(final & ~snap.dated)
             picked.extend(undated[: window - len(picked)].tolist())
         return [(d, None) for d in picked]
 
-    def _facets(self, snap: Snapshot, final: Mask) -> dict[str, dict[str, int]]:
+    def _facets(self, snap: Snapshot, members: Members) -> dict[str, dict[str, int]]:
         names = snap.category_names
         if not names:  # an empty index
             return {"year": {}, "category": {}}
         pairs = np.bincount(
-            snap.facet_codes[final], minlength=(len(snap.year_names) + 1) * len(names)
+            snap.facet_codes[members], minlength=(len(snap.year_names) + 1) * len(names)
         ).reshape(-1, len(names))
         years = pairs[1:].sum(axis=1).tolist()
         cats = pairs.sum(axis=0).tolist()

@@ -28,6 +28,7 @@ from whoosh.util.numeric import byte_to_length
 from timkiem.postlists import read_postings
 
 Mask = npt.NDArray[np.bool_]
+Members = npt.NDArray[np.intp]  # document numbers, ascending
 Docs = npt.NDArray[np.int32]
 Scores = npt.NDArray[np.float64]
 Codes = npt.NDArray[np.uint16]
@@ -251,15 +252,16 @@ class TermScorer:
         return terms
 
     def top(
-        self, terms: list[tuple[str, str, float]], allowed: Mask | None, k: int
+        self, terms: list[tuple[str, str, float]], candidates: Members | None, k: int
     ) -> list[tuple[int, float]]:
-        """The ``k`` best ``(docnum, score)`` among ``allowed`` (None: any match)."""
-        return self.top_within(terms, allowed, k, None)[0]
+        """The ``k`` best ``(docnum, score)`` among ``candidates`` (ascending
+        document numbers; None: any match)."""
+        return self.top_within(terms, candidates, k, None)[0]
 
     def top_within(
         self,
         terms: list[tuple[str, str, float]],
-        allowed: Mask | None,
+        candidates: Members | None,
         k: int,
         deadline: float | None,
         local: Local | None = None,
@@ -271,7 +273,7 @@ class TermScorer:
         """
         partial = False
         total = np.zeros(self.size)
-        touched = np.zeros(self.size, dtype=np.bool_) if allowed is None else None
+        touched = np.zeros(self.size, dtype=np.bool_) if candidates is None else None
         for number, (field, text, boost) in enumerate(terms):
             if number and deadline is not None and time.monotonic() > deadline:
                 partial = True
@@ -282,9 +284,9 @@ class TermScorer:
             total[found.docs] += found.weighted(boost)
             if touched is not None:
                 touched[found.docs] = True
-        within = allowed if allowed is not None else touched
-        assert within is not None
-        candidates = np.flatnonzero(within)
+        if candidates is None:
+            assert touched is not None
+            candidates = np.flatnonzero(touched)
         return best_of(candidates, total[candidates], k), partial
 
 
