@@ -60,14 +60,24 @@ _UINT = struct.Struct("!I")
 _USHORT = struct.Struct("!H")
 
 
+class _CanonicalCache(dict[str, str]):
+    """Lower case and tone placement of each token seen (tens of thousands in practice)."""
+
+    def __missing__(self, token: str) -> str:
+        if len(self) > 1_000_000:
+            self.clear()
+        # Tone placement looks at the letters before and after a vowel pair,
+        # never across a token's ends: per token is the same as per text.
+        canonical = self[token] = canonical_tones(token.lower())
+        return canonical
+
+
+_CANONICAL = _CanonicalCache()
+
+
 def accented_terms(text: str) -> list[str]:
     """The terms of ``analysis.accented_analyzer()`` for ``text``."""
-    tokens = TOKEN_PATTERN.findall(nfc(text))
-    if not tokens:
-        return []
-    # Tokens hold no spaces, and lower() and tone placement never add one or
-    # look across one: joining, transforming once and splitting is per token.
-    return canonical_tones(" ".join(tokens).lower()).split(" ")
+    return list(map(_CANONICAL.__getitem__, TOKEN_PATTERN.findall(nfc(text))))
 
 
 class _FoldCache(dict[str, str]):
