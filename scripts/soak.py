@@ -81,13 +81,17 @@ def request(
 
 @contextmanager
 def serve(
-    index: Path, *, threads: int = 8, env: dict[str, str] | None = None, log: Path | None = None
+    index: Path,
+    *,
+    threads: int | None = None,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
 ) -> Iterator[Server]:
     """Start `timkiem serve` on a free port of 127.0.0.1; stop it afterwards."""
     port = free_port()
     log = log or Path(tempfile.mkstemp(prefix="timkiem-serve-", suffix=".log")[1])
     command = [sys.executable, "-m", "timkiem", "serve", "--index", str(index)]
-    command += ["--port", str(port), "--threads", str(threads)]
+    command += ["--port", str(port)] + (["--threads", str(threads)] if threads else [])
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
@@ -435,7 +439,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=8, help="server request threads")
+    parser.add_argument(
+        "--threads", type=int, help="server request threads (default: the server's own)"
+    )
     parser.add_argument("--corpus", default=str(CORPUS))
     parser.add_argument("--limit", type=int, help="index only the first N articles")
     parser.add_argument(

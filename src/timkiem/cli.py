@@ -183,7 +183,7 @@ def search(
 @cli.command()
 @click.option("--host", default=None, help=SETTINGS_HELP["host"] + " [default: 127.0.0.1]")
 @click.option("--port", type=int, default=None, help=SETTINGS_HELP["port"] + " [default: 8000]")
-@click.option("--threads", type=int, default=None, help=SETTINGS_HELP["threads"] + " [default: 8]")
+@click.option("--threads", type=int, default=None, help=SETTINGS_HELP["threads"] + " [default: 2]")
 @index_option
 def serve(host: str | None, port: int | None, threads: int | None, index: str | None) -> None:
     """Serve the HTTP API with waitress."""

@@ -20,7 +20,7 @@ class Settings:
     index: str = "index"
     host: str = "127.0.0.1"
     port: int = 8000
-    threads: int = 8
+    threads: int = 2
     cors_origins: str = ""
     max_query_length: int = 500
     max_query_terms: int = 32
@@ -100,7 +100,8 @@ SETTINGS_HELP: dict[str, str] = {
     "index": "Directory holding the index.",
     "host": "Address the HTTP server listens on.",
     "port": "Port the HTTP server listens on.",
-    "threads": "Request threads of the HTTP server.",
+    "threads": "Request threads of the HTTP server (searches hold Python's global lock, "
+    "so more threads mostly wait for it).",
     "cors_origins": "Comma-separated origins allowed to call the API from a browser "
     '("*" for any); none by default.',
     "max_query_length": "Longest accepted query string, in characters.",
