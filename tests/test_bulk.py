@@ -22,6 +22,7 @@ from timkiem.bulk import (
     accented_terms,
     fast_kind,
     folded_terms,
+    numeric_terms,
     pair_terms,
 )
 from timkiem.errors import WriterFailed
@@ -308,3 +309,18 @@ def test_bulk_writer_pairs_equal_whoosh_pairs(
     found = _contents(_build(tmp_path / "bulk", docs, BulkWriter))
     assert (("title_b", b"doan") in expected[0]) and (("body_b", b"cong_doan") in expected[0])
     assert found == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
+def test_numeric_terms_equal_whoosh_terms(value: int) -> None:
+    field = build_schema()["timestamp"]
+    assert numeric_terms(field, value) == list(field.index(value))
+    assert len(numeric_terms(field, value)) == 16
+
+
+def test_numeric_terms_leave_other_values_to_whoosh() -> None:
+    schema = build_schema()
+    assert numeric_terms(schema["timestamp"], 1.5) == []
+    assert numeric_terms(schema["timestamp"], True) == []
+    assert numeric_terms(schema["category"], 3) == []

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 from whoosh.analysis import BiWordFilter, LowercaseFilter
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter
-from whoosh.fields import FieldType
+from whoosh.fields import NUMERIC, FieldType
 from whoosh.formats import Frequency
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
-from whoosh.util.numeric import length_to_byte
+from whoosh.util.numeric import length_to_byte, to_sortable
 from whoosh.writing import SegmentWriter
 
 from timkiem.analysis import (
@@ -201,6 +201,19 @@ class MemoryPool:
         self.fast.clear()
         self.other.clear()
         self.vocabulary.clear()
+
+
+def numeric_terms(field: FieldType, value: Any) -> list[tuple[bytes, int, float, bytes]]:
+    """``list(field.index(value))`` of a NUMERIC field with steps and an int, else [].
+
+    The number is checked and made sortable once, not once per step.
+    """
+    if type(field) is not NUMERIC or not field.shift_step or type(value) is not int:
+        return []
+    sortable = to_sortable(field.numtype, field.bits, field.signed, field.prepare_number(value))
+    encode = field.sortable_to_bytes
+    shifts = range(0, field.bits, field.shift_step)
+    return [(encode(sortable, shift), 1, 1.0, b"") for shift in shifts]
 
 
 def _other_rows(found: Any) -> list[tuple[int, float, bytes | None]]:
@@ -429,7 +442,7 @@ class BulkWriter(SegmentWriter):
         if found is None:
             if len(cache) >= 4096:  # a date has 16 terms: keep the cache small
                 cache.clear()
-            found = cache[value] = list(field.index(value))
+            found = cache[value] = numeric_terms(field, value) or list(field.index(value))
         return found
 
     def _length_byte(self, length: int) -> int:
