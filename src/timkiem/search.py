@@ -47,7 +47,7 @@ from timkiem.ranking import (
 from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
 from timkiem.snippets import make_snippet
 from timkiem.storage import IndexDirectory
-from timkiem.topk import Local, Mask, Members, TermScorer
+from timkiem.topk import MIN_CACHED, Local, Mask, Members, TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
@@ -140,11 +140,11 @@ class Snapshot:
         def run() -> None:
             try:
                 began = time.perf_counter()
-                # Words first (few terms, long postings), then the frequent
-                # syllable pairs (rarer ones are many, and quick to read).
+                # Words first (few terms, long postings), then syllable pairs:
+                # every term the cache would keep, while the budget lasts.
                 words = [p.format(n) for p in (FOLDED, ACCENTED) for n in TEXT_FIELDS]
                 pairs = [BIGRAM.format(n) for n in TEXT_FIELDS]
-                groups = [(words, 0), (pairs, 256)]
+                groups = [(words, MIN_CACHED), (pairs, MIN_CACHED)]
                 with index.reader() as lexicon:
                     loaded = self.scorer.prefetch(lexicon, groups, self.stop)
                 log.info(
