@@ -2,16 +2,18 @@
 
 Each posting of a text field is three numbers appended in document order (term
 number, document, frequency), a few array operations per field of a document
-instead of a Python step per term. At commit the postings are grouped by term
+instead of a Python step per term; syllable-pair fields keep each text's
+syllable numbers instead (:class:`PairPostings`). At commit the postings are grouped by term
 (sorted once with numpy) and written as the W3 posting blocks Whoosh writes:
 the block statistics are computed for all blocks at once, and what is left per
 block is pickling it, as Whoosh does.
 
 Two encodings differ from Whoosh's writer while reading back the same: block
 data is pickled with protocol 3 (protocol 2 spells bytes as a call to
-``codecs.encode``, twice as slow), and compressed with a 4 KB window and less
-memory (``zlib.compress`` spends most of its time setting up its tables on a
-block this small). Whoosh's reader unpickles and decompresses either.
+``codecs.encode``, twice as slow), and compressed with a 4 KB window and
+smaller tables, quicker to set up for a block this small (several times
+quicker than ``zlib.compress`` when other processes load the memory bus).
+Whoosh's reader unpickles and decompresses either.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ _EXACT_FLOAT32 = 1 << 24  # frequencies a float32 weight holds exactly
 DATA_PROTOCOL = 3
 PAIR_KEY_LIMIT = 1 << 63  # pair and document numbers counted in one int64 below this
 _INT = struct.Struct("!i")
+_UINT = struct.Struct("!I").pack
 
 TermAdder = Callable[[bytes, bytes, tuple[Any, ...]], None]
 
 
 def compress(data: bytes, level: int) -> bytes:
-    """``zlib.compress(data, level)`` for a small block: a 4 KB window, faster set-up."""
+    """``zlib.compress(data, level)`` for a small block: a 4 KB window, smaller tables."""
     packer = zlib.compressobj(level, zlib.DEFLATED, 12, 4)
     return packer.compress(data) + packer.flush()
 
@@ -306,7 +309,21 @@ def write_blocks(
     deltas: list[int] = []
     flist: list[int] = []
     fbytes = b""
+    single: dict[tuple[int, int], bytes] = {}  # the blocks of one posting, by (doc, freq)
     for rank, blockcount, count, weight, maxf, minlb, maxlb, first in term_rows:
+        if count == 1:  # most terms: one posting, too small to compress
+            next(block_rows)
+            blocks = single.get((first, maxf))
+            if blocks is None:
+                if len(single) >= 1 << 16:
+                    single.clear()
+                data = dumps(((first,), None if maxf == 1 else float(maxf), _UINT(maxf)), protocol)
+                head = dumps((1, first, float(maxf), 0, minlb, maxlb), 2)
+                blocks = single[first, maxf] = (
+                    magic + int_bytes(-len(head) - len(data)) + head + data
+                )
+            add(keys[rank], blocks, (float(weight), 1, minlb, maxlb, float(maxf), first, first))
+            continue
         parts = [magic]
         last = 0
         for n in range(blockcount, 0, -1):
