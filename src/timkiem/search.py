@@ -133,6 +133,7 @@ class Snapshot:
         self.scorer = TermScorer(searcher, budget, io_lock=self.lock)
         self.stop = threading.Event()
         self.warm = threading.Event()  # set once frequent terms are read (if asked)
+        self.prefetcher: threading.Thread | None = None
 
     def start_prefetch(self, index: Any) -> None:
         """Fill the term cache with the most frequent terms, in the background."""
@@ -158,7 +159,15 @@ class Snapshot:
             finally:
                 self.warm.set()
 
-        threading.Thread(target=run, name="timkiem-prefetch", daemon=True).start()
+        self.prefetcher = threading.Thread(target=run, name="timkiem-prefetch", daemon=True)
+        self.prefetcher.start()
+
+    def close(self) -> None:
+        """Stop the background reading (waiting for it) and close the searcher."""
+        self.stop.set()
+        if self.prefetcher is not None:
+            self.prefetcher.join(timeout=10)
+        self.searcher.close()
 
     @property
     def size(self) -> int:
@@ -367,8 +376,7 @@ class SearchEngine:
 
     def close(self) -> None:
         if self._snapshot is not None:
-            self._snapshot.stop.set()
-            self._snapshot.searcher.close()
+            self._snapshot.close()
             self._snapshot = None
 
     # -- requests ------------------------------------------------------------
