@@ -108,7 +108,6 @@ class Snapshot:
             low, high = int(stamps[self.dated].min()), int(stamps[self.dated].max())
             if low < _FIRST_DATE or high > _LAST_DATE:
                 raise ValueError(f"dates out of range in the timestamp column ({low}, {high})")
-        self.timestamps = stamps
         names, codes = np.unique(
             np.array(
                 [
@@ -215,6 +214,13 @@ class FilteredTimeLimit(TimeLimitCollector):
                 raise TimeLimit
             if offset + sub_docnum in allow:
                 child.collect(sub_docnum)
+
+
+def _mark_texts(snap: Snapshot, kind: str, text: str, local: Local, into: Mask) -> Mask:
+    """Mark in ``into`` the documents with ``text`` in the ``kind`` field of any text."""
+    for name in TEXT_FIELDS:
+        into[snap.scorer.docs(kind.format(name), text, local)] = True
+    return into
 
 
 def _leaves(reader: Any) -> list[tuple[Any, int]]:
@@ -457,8 +463,7 @@ class SearchEngine:
             return None
         matched = snap.mask()
         for word in scored_words(parsed, self.ranking):
-            for name in TEXT_FIELDS:
-                matched[snap.scorer.docs(FOLDED.format(name), word.folded, local)] = True
+            _mark_texts(snap, FOLDED, word.folded, local, matched)
         for phrase in parsed.phrases:
             matched &= self._phrase_docs(snap, phrase, local)
         return matched
@@ -466,15 +471,10 @@ class SearchEngine:
     def _phrase_docs(self, snap: Snapshot, words: list[Word], local: Local) -> Mask:
         """Documents with every adjacent pair of ``words`` (or the one word)."""
         if len(words) == 1:
-            found = snap.mask()
-            for name in TEXT_FIELDS:
-                found[snap.scorer.docs(FOLDED.format(name), words[0].folded, local)] = True
-            return found
+            return _mark_texts(snap, FOLDED, words[0].folded, local, snap.mask())
         result: Mask | None = None
         for pair in bigram_terms(words):
-            docs = snap.mask()
-            for name in TEXT_FIELDS:
-                docs[snap.scorer.docs(BIGRAM.format(name), pair, local)] = True
+            docs = _mark_texts(snap, BIGRAM, pair, local, snap.mask())
             result = docs if result is None else result & docs
         return result if result is not None else snap.mask()
 

@@ -49,21 +49,15 @@ class TermScores:
     Without ``codes``, ``table`` holds one score per document.
     """
 
-    __slots__ = ("docs", "codes", "table", "top")
+    __slots__ = ("docs", "codes", "table")
 
     def __init__(self, docs: Docs, table: Scores, codes: Codes | None = None) -> None:
         self.docs = docs
         self.table = table
         self.codes = codes
-        self.top = float(table.max()) if len(table) else 0.0
 
     def __len__(self) -> int:
         return len(self.docs)
-
-    @property
-    def scores(self) -> Scores:
-        """The score in each document."""
-        return self.table if self.codes is None else self.table[self.codes]
 
     def weighted(self, boost: float) -> Scores:
         """The score in each document times ``boost`` (as ``scores * boost``)."""
@@ -162,8 +156,6 @@ class TermScorer:
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
         codes, tf_of, byte_of = _score_codes(tf, lengths[docs])
-        if codes is None:
-            tf_of, byte_of = tf, lengths[docs]
         fl = _LENGTHS[byte_of]
         # whoosh.scoring.bm25, operation for operation (the same float results)
         table = idf * ((tf_of * (k1 + 1)) / (tf_of + k1 * ((1 - b) + b * fl / avgfl)))
@@ -295,8 +287,8 @@ def _score_codes(
 ) -> tuple[Codes | None, Scores, npt.NDArray[np.uint8]]:
     """Each posting's code for its (frequency, length byte) pair, and the pairs.
 
-    Codes are None when frequencies are not whole numbers below 2**20 or there
-    are too many pairs for 16 bits.
+    Codes are None, and the pairs each posting's own, when frequencies are not
+    whole numbers below 2**20 or there are too many pairs for 16 bits.
     """
     if not len(tf) or tf.max() >= 2**20 or not np.array_equal(tf, np.floor(tf)):
         return None, tf, lengths
