@@ -21,7 +21,7 @@ import types
 from array import array
 from collections.abc import Callable, Iterator
 from queue import Empty, Full
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from whoosh.analysis import BiWordFilter, LowercaseFilter
@@ -160,6 +160,9 @@ class _Terms:
         if kind == "folded":
             return self.folded
         return pair_terms(self.folded)
+
+
+_P = TypeVar("_P", FieldPostings, PairPostings)
 
 
 class MemoryPool:
@@ -452,26 +455,26 @@ class BulkWriter(SegmentWriter):
             lbyte = self._length_bytes[length] = length_to_byte(length)
         return lbyte
 
-    def _add_fast(self, name: str, words: list[str], docnum: int, length: int) -> None:
+    def _postings(self, name: str, kind: type[_P]) -> _P:
+        """The pool's postings of field ``name``, made empty on first use."""
         pool = self.pool
         postings = pool.fast.get(name)
         if postings is None:
-            postings = pool.fast[name] = FieldPostings()
+            postings = pool.fast[name] = kind()
             pool.fieldnames.add(name)
-        assert isinstance(postings, FieldPostings)
-        postings.add(pool.vocabulary, words, docnum, self._length_byte(length))
+        assert isinstance(postings, kind)
+        return postings
+
+    def _add_fast(self, name: str, words: list[str], docnum: int, length: int) -> None:
+        postings = self._postings(name, FieldPostings)
+        postings.add(self.pool.vocabulary, words, docnum, self._length_byte(length))
 
     def _add_pairs(self, name: str, terms: _Terms, docnum: int) -> int:
         """Add the syllable pairs of a text; their count (the field length)."""
-        pool = self.pool
-        postings = pool.fast.get(name)
-        if postings is None:
-            postings = pool.fast[name] = PairPostings()
-            pool.fieldnames.add(name)
-        assert isinstance(postings, PairPostings)
+        postings = self._postings(name, PairPostings)
         count = len(terms.folded)
         length = count - 1 if count > 1 else count  # one syllable is its own term
-        postings.add(terms.numbers(pool.vocabulary), docnum, self._length_byte(length))
+        postings.add(terms.numbers(self.pool.vocabulary), docnum, self._length_byte(length))
         return length
 
     def _flush_segment(self) -> None:

@@ -56,6 +56,13 @@ class Vocabulary(dict[str, int]):
         return number
 
 
+def _set_length_byte(lbytes: bytearray, docnum: int, lbyte: int) -> None:
+    """Record a document's length byte, the documents before it 0 if unseen."""
+    if len(lbytes) <= docnum:
+        lbytes.extend(bytes(docnum + 1 - len(lbytes)))
+    lbytes[docnum] = lbyte
+
+
 class FieldPostings:
     """One field's postings in document order, and each document's length byte."""
 
@@ -73,10 +80,7 @@ class FieldPostings:
         self.terms.extend(map(vocabulary.__getitem__, counts))
         self.freqs.extend(counts.values())
         self.docs.extend(repeat(docnum, len(counts)))
-        lbytes = self.lbytes
-        if len(lbytes) <= docnum:
-            lbytes.extend(bytes(docnum + 1 - len(lbytes)))
-        lbytes[docnum] = lbyte
+        _set_length_byte(self.lbytes, docnum, lbyte)
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -129,10 +133,7 @@ class PairPostings:
             self.syllables.extend(numbers)
             self.docs.append(docnum)
             self.counts.append(len(numbers))
-        lbytes = self.lbytes
-        if len(lbytes) <= docnum:
-            lbytes.extend(bytes(docnum + 1 - len(lbytes)))
-        lbytes[docnum] = lbyte
+        _set_length_byte(self.lbytes, docnum, lbyte)
 
     def __len__(self) -> int:
         return len(self.syllables)
