@@ -193,7 +193,7 @@ def serve(host: str | None, port: int | None, threads: int | None, index: str | 
 
     settings = _settings(index=index, host=host, port=port, threads=threads)
     _fewer_malloc_arenas(2)
-    engine = SearchEngine(settings, prefetch=True)
+    engine = SearchEngine(settings)
     health = engine.health()
     if health["status"] != "ok":
         click.echo(f"warning: {health['reason']}", err=True)

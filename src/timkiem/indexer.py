@@ -12,8 +12,8 @@ from typing import Any
 from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
 
-from timkiem.bulk import BulkMpWriter, BulkWriter
 from timkiem.config import Settings
+from timkiem.engine.segwriter import BulkMpWriter, BulkWriter
 from timkiem.errors import (
     ArticleNotFound,
     InvalidInput,
