@@ -274,7 +274,7 @@ class Indexer:
                 missing = [i for i in wanted if searcher.document_number(id=i) is None]
             if missing:
                 raise ArticleNotFound(", ".join(missing))
-            writer = index.writer()
+            writer = BulkWriter(index, timeout=self.settings.lock_timeout)
             try:
                 for article_id in wanted:
                     writer.delete_by_term("id", article_id)

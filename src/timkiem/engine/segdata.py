@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from timkiem.engine.filestore import fsync_directory
+
 MAGIC = b"TKSEG\x00\x01\n"
 FORMAT = 1
 SUFFIX = "tkseg"
@@ -190,11 +192,7 @@ def write(path: str, header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    fd = os.open(folder or ".", os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(folder or ".")
 
 
 class SegmentData:
