@@ -13,6 +13,7 @@ share.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +41,10 @@ __all__ = ["SORTS", "SearchEngine", "SearchRequest"]
 
 log = logging.getLogger("timkiem.search")
 
+# A folder modified this recently may change again within the same clock tick
+# of its modification time: check it in full.
+_SETTLED_NS = 100_000_000
+
 
 class SearchEngine:
     """Answers searches and article lookups from the live index generation."""
@@ -52,6 +57,7 @@ class SearchEngine:
         self._snapshot: Snapshot | None = None
         self._results: LRUCache[tuple[object, ...], dict[str, Any]] = LRUCache(0)
         self._swap = threading.Lock()
+        self._checked: tuple[int | None, Snapshot | None] = (None, None)
 
     # -- index state -----------------------------------------------------------
 
@@ -59,17 +65,12 @@ class SearchEngine:
         """The current snapshot, refreshed if the index changed since."""
         current = self._snapshot
         token = self.directory.current_token()
-        if current is not None and current.token == token:
-            with current.lock:
-                fresh = current.searcher.up_to_date()
-            if fresh:
-                return current
+        if current is not None and current.token == token and self._unchanged(current):
+            return current
         with self._swap:
             current = self._snapshot
-            if current is not None and current.token == token:
-                with current.lock:
-                    if current.searcher.up_to_date():
-                        return current
+            if current is not None and current.token == token and self._unchanged(current):
+                return current
             index = self.directory.open_current()
             generation = self.directory.current_name() or ""
             folder = self.directory.path / generation
@@ -85,6 +86,26 @@ class SearchEngine:
             self._snapshot = snap
             self._results = LRUCache(self.settings.cache_size)
             return snap
+
+    def _unchanged(self, snap: Snapshot) -> bool:
+        """Whether ``snap`` is still the generation's latest commit.
+
+        A commit adds a file to the generation's folder, which changes the
+        folder's modification time: while that time is the one last checked
+        (and old enough that a change within the same clock tick would show),
+        there is no need to list the folder.
+        """
+        try:
+            stamp = os.stat(snap.folder).st_mtime_ns
+        except OSError:
+            stamp = None
+        if stamp is not None and stamp == self._checked[0] and self._checked[1] is snap:
+            return True
+        with snap.lock:
+            fresh = bool(snap.searcher.up_to_date())
+        if fresh and stamp is not None and time.time_ns() - stamp > _SETTLED_NS:
+            self._checked = (stamp, snap)
+        return fresh
 
     @contextmanager
     def _reading(self, snap: Snapshot) -> Iterator[None]:
