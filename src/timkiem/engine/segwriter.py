@@ -62,37 +62,29 @@ _UINT = struct.Struct("!I")
 _USHORT = struct.Struct("!H")
 
 
-class _CanonicalCache(dict[str, str]):
-    """Lower case and tone placement of each token seen (tens of thousands in practice)."""
+class _Memo(dict[str, str]):
+    """A function's result for each token seen (tens of thousands in practice)."""
+
+    def __init__(self, function: Callable[[str], str]) -> None:
+        super().__init__()
+        self.function = function
 
     def __missing__(self, token: str) -> str:
         if len(self) > 1_000_000:
             self.clear()
-        # Tone placement looks at the letters before and after a vowel pair,
-        # never across a token's ends: per token is the same as per text.
-        canonical = self[token] = canonical_tones(token.lower())
-        return canonical
+        found = self[token] = self.function(token)
+        return found
 
 
-_CANONICAL = _CanonicalCache()
+# Tone placement looks at the letters before and after a vowel pair, never
+# across a token's ends: per token is the same as per text.
+_CANONICAL = _Memo(lambda token: canonical_tones(token.lower()))
+_FOLDED = _Memo(lambda syllable: syllable.translate(FOLD_TABLE))
 
 
 def accented_terms(text: str) -> list[str]:
     """The terms of ``analysis.accented_analyzer()`` for ``text``."""
     return list(map(_CANONICAL.__getitem__, TOKEN_PATTERN.findall(nfc(text))))
-
-
-class _FoldCache(dict[str, str]):
-    """Folded form of each syllable seen (a few tens of thousands in practice)."""
-
-    def __missing__(self, syllable: str) -> str:
-        if len(self) > 1_000_000:
-            self.clear()
-        folded = self[syllable] = syllable.translate(FOLD_TABLE)
-        return folded
-
-
-_FOLDED = _FoldCache()
 
 
 def folded_terms(accented: list[str]) -> list[str]:
