@@ -57,11 +57,10 @@ def test_every_term_reads_back_as_whoosh_stores_it(three_segments: Settings) -> 
                 assert place >= 0, (field, btext)
                 lo, hi = int(data.post_starts[place]), int(data.post_starts[place + 1])
                 assert data.docs[lo:hi].tolist() == ids.tolist()
-                table = int(data.table_starts[place])
-                codes = data.codes[lo:hi].astype(np.int64) + table
-                assert data.table_tf[codes].tolist() == weights.tolist()
-                lengths = data.field_lengths(field)[ids]
-                assert data.table_len[codes].tolist() == lengths.tolist()
+                tf, lengths = data.table(field)
+                codes = data.codes[lo:hi].astype(np.int64)
+                assert tf[codes].tolist() == weights.tolist()
+                assert lengths[codes].tolist() == data.field_lengths(field)[ids].tolist()
                 checked += 1
         assert data.term_count == expected_terms  # no term more, none less
     assert checked > 1000

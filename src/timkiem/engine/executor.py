@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from timkiem.engine.scoring import BM25Params, Scores, best_of, bm25_idf, score_tables
-from timkiem.engine.segdata import key_hashes, term_key
+from timkiem.engine.scoring import BM25Params, Scores, best_of, bm25_idf, tf_ratios
+from timkiem.engine.segdata import SegmentData, key_hashes, term_key
 from timkiem.engine.snapshot import Mask, Members, Snapshot
 
 Key = tuple[str, str]  # (field, term text)
@@ -129,13 +129,11 @@ class Lookup:
         snap = self.snap
         total = np.zeros(snap.size)
         count = snap.size
-        avg = {
-            f: (snap.field_length_totals.get(f, 0) / (count or 1)) or 1 for f, _, _ in terms
-        }
+        fields = sorted({f for f, _, _ in terms})
+        avgfl = {f: (snap.field_length_totals.get(f, 0) / (count or 1)) or 1 for f in fields}
         numbers = np.array([self.index[(f, t)] for f, t, _ in terms], dtype=np.int64)
         idf = np.array([bm25_idf(int(self.df[n]), count) for n in numbers.tolist()])
-        b = np.array([params.b_of(f) for f, _, _ in terms])
-        avgfl = np.array([avg[f] for f, _, _ in terms])
+        field_of = np.array([fields.index(f) for f, _, _ in terms], dtype=np.int64)
         boost = np.array([w for _, _, w in terms], dtype=np.float64)
         done, step, partial = 0, 1 if deadline is not None else len(terms), False
         while done < len(terms):
@@ -150,26 +148,39 @@ class Lookup:
                     continue
                 where = found[keep]
                 data = seg.data
-                t_lo, t_hi = data.table_starts[where], data.table_starts[where + 1]
-                entries = _ranges(t_lo, t_hi)
-                sizes = t_hi - t_lo
-                values = score_tables(
-                    data.table_tf[entries],
-                    data.table_len[entries],
-                    np.repeat(idf[chunk][keep], sizes),
-                    np.repeat(b[chunk][keep], sizes),
-                    np.repeat(avgfl[chunk][keep], sizes),
-                    params.k1,
-                ) * np.repeat(boost[chunk][keep], sizes)
+                # Each field's ratios for its distinct (tf, length) pairs, one after another.
+                ratios = [
+                    _ratios(seg.data, f, params.k1, params.b_of(f), avgfl[f]) for f in fields
+                ]
+                bases = np.zeros(len(fields), dtype=np.int64)
+                np.cumsum([len(r) for r in ratios[:-1]], out=bases[1:])
                 p_lo, p_hi = data.post_starts[where], data.post_starts[where + 1]
+                sizes = p_hi - p_lo
                 postings = _ranges(p_lo, p_hi)
-                base = np.repeat(np.cumsum(sizes) - sizes, p_hi - p_lo)
-                weights = values[base + data.codes[postings]]
+                code = data.codes[postings] + np.repeat(bases[field_of[chunk][keep]], sizes)
+                weights = np.repeat(idf[chunk][keep], sizes) * np.concatenate(ratios)[code]
+                weights *= np.repeat(boost[chunk][keep], sizes)
                 local = np.bincount(data.docs[postings], weights=weights, minlength=seg.size)
                 total[seg.offset : seg.offset + seg.size] += local
             done += step
             step *= 4
         return total, partial
+
+
+def _ratios(data: SegmentData, field: str, k1: float, b: float, avgfl: float) -> Scores:
+    """``tf_ratios`` of a segment's field, kept with the segment per parameters."""
+    key = (field, k1, b, avgfl)
+    found = data.memo.get(key)
+    if found is None:
+        if field not in data.fields:
+            found = np.zeros(0)
+        else:
+            tf, lengths = data.table(field)
+            found = tf_ratios(tf, lengths, b, avgfl, k1)
+        if len(data.memo) > 64:  # parameters change with every commit (avgfl)
+            data.memo.clear()
+        data.memo[key] = found
+    return found
 
 
 def _ranges(starts: npt.NDArray[Any], ends: npt.NDArray[Any]) -> npt.NDArray[np.int64]:

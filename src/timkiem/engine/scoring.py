@@ -1,9 +1,9 @@
 """BM25F scores as Whoosh computes them, for many terms and documents at once.
 
 ``VietnameseBM25F`` is the Whoosh weighting model of timkiem's ranking (BM25's
-own idf); :func:`score_tables` computes a term's score for each of its
-distinct ``(frequency, field length byte)`` pairs operation for operation as
-``whoosh.scoring.bm25`` does, so scores are bitwise Whoosh's;
+own idf); :func:`tf_ratios` computes BM25F's frequency part for each of a
+field's distinct ``(frequency, field length byte)`` pairs operation for
+operation as ``whoosh.scoring.bm25`` does, so scores are bitwise Whoosh's;
 :func:`best_of` picks the top k with Whoosh's tie order.
 """
 
@@ -59,20 +59,15 @@ class BM25Params:
         return VietnameseBM25F(B=self.b, K1=self.k1, **{f"{f}_B": b for f, b in self.field_b})
 
 
-def score_tables(
-    tf: Scores,
-    length_byte: npt.NDArray[np.uint8],
-    idf: Scores,
-    b: Scores,
-    avgfl: Scores,
-    k1: float,
+def tf_ratios(
+    tf: Scores, length_byte: npt.NDArray[np.uint8], b: float, avgfl: float, k1: float
 ) -> Scores:
-    """The BM25F score of each ``(tf, length byte)`` entry, each with its term's
-    idf, b and average field length: ``whoosh.scoring.bm25``, operation for
-    operation (the same float results)."""
+    """BM25F's frequency part for each ``(tf, length byte)`` pair: a term's score
+    is its idf times this. ``whoosh.scoring.bm25`` is ``idf * (this)``, operation
+    for operation, so ``idf * tf_ratios(...)`` gives Whoosh's floats exactly."""
     fl = LENGTHS[length_byte]
-    scores: Scores = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
-    return scores
+    ratios: Scores = (tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl))
+    return ratios
 
 
 def best_of(docs: npt.NDArray[np.intp], scores: Scores, k: int) -> list[tuple[int, float]]:

@@ -9,12 +9,12 @@ the same :class:`SegmentData`.
 
 For each term (a field name and a term's bytes) the file holds its documents
 (segment-local numbers, ascending) and, per document, a 16-bit code into the
-term's distinct ``(frequency, field length byte)`` pairs: a term's BM25F score
-in a document depends only on those two and on index-wide statistics (idf,
-average field length), so a query computes the few distinct scores of each
-term and reads the rest as codes. Terms are found by a 64-bit hash of
-``field NUL term`` in a sorted array (equal hashes are told apart by the
-stored key bytes).
+field's distinct ``(frequency, field length byte)`` pairs: a term's BM25F
+score in a document is its idf times a function of that pair and of the
+field's average length, so a query computes that function once per pair of
+each field it scores, and reads the rest as codes (6 bytes a posting). Terms
+are found by a 64-bit hash of ``field NUL term`` in a sorted array (equal
+hashes are told apart by the stored key bytes).
 
 Layout: 8 bytes of magic, a little-endian uint32 header length, a JSON header
 (format, segment id, document count, fields, the offset, type and shape of
@@ -87,80 +87,99 @@ class FieldTerms:
     freqs: npt.NDArray[Any]
 
 
-def build(
-    segment_id: str,
-    doc_count: int,
-    fields: dict[str, FieldTerms],
-    lengths: dict[str, npt.NDArray[np.uint8]],
-) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
-    """The header and arrays of a segment's data, from its postings and the
-    length byte of each field in each document."""
-    keys: list[bytes] = []
-    counts, docs, freqs, lbytes = [], [], [], []
-    for name in sorted(fields):
-        terms = fields[name]
+class Builder:
+    """A segment's data, built field by field as the writer writes its fields.
+
+    Each field's postings are turned at once into 6 bytes a posting (its
+    document and a code into the field's distinct ``(frequency, length
+    byte)`` pairs), so the writer can drop them before the next field.
+    """
+
+    def __init__(self, segment_id: str, doc_count: int) -> None:
+        self.segment_id = segment_id
+        self.doc_count = doc_count
+        self.fields: list[str] = []
+        self.keys: list[bytes] = []
+        self.counts: list[npt.NDArray[np.int64]] = []
+        self.docs: list[npt.NDArray[np.int32]] = []
+        self.codes: list[npt.NDArray[np.uint32]] = []
+        self.tables: list[npt.NDArray[np.int64]] = []
+        self.lengths: list[npt.NDArray[np.uint8]] = []
+
+    def add(self, name: str, terms: FieldTerms, lengths: npt.NDArray[np.uint8]) -> None:
+        """One field's terms, and its length byte in each document."""
+        if name in self.fields:
+            raise SegmentDataError(f"field {name!r} given twice")
+        lengths = np.asarray(lengths, dtype=np.uint8)[: self.doc_count]
+        lengths = np.concatenate([lengths, np.zeros(self.doc_count - len(lengths), np.uint8)])
+        docs = np.asarray(terms.docs).astype(np.int32)
+        freqs = np.asarray(terms.freqs)
+        if len(freqs):
+            if freqs.dtype.kind == "f":
+                if not np.array_equal(freqs, np.floor(freqs)):
+                    raise SegmentDataError(f"{name}: term frequencies must be whole numbers")
+            if freqs.min() < 0 or freqs.max() >= 2**_TF_BITS:
+                raise SegmentDataError(f"{name}: term frequencies must be below 2**20")
+        pairs = (freqs.astype(np.int64) << _LEN_BITS) | lengths[docs]
+        del freqs
+        if len(pairs) and pairs.max() < 1 << 24:  # a table over every possible pair: no sort
+            present = np.zeros(int(pairs.max()) + 1, dtype=np.bool_)
+            present[pairs] = True
+            unique = np.flatnonzero(present)
+            codes = (np.cumsum(present, dtype=np.int64) - 1)[pairs].astype(np.uint32)
+        else:
+            unique, inverse = np.unique(pairs, return_inverse=True)
+            codes = inverse.reshape(-1).astype(np.uint32)
+        self.fields.append(name)
         prefix = name.encode("utf-8") + b"\x00"
-        keys.extend(prefix + k for k in terms.keys)
-        fdocs = np.asarray(terms.docs, dtype=np.int64)
-        counts.append(np.asarray(terms.counts, dtype=np.int64))
-        docs.append(fdocs)
-        freqs.append(np.asarray(terms.freqs, dtype=np.float64))
-        field_lengths = lengths.get(name, np.zeros(doc_count, np.uint8))
-        lbytes.append(field_lengths[fdocs] if len(fdocs) else np.zeros(0, np.uint8))
-    count = _cat(counts, np.int64)
-    tf = _cat(freqs, np.float64)
-    whole = np.array_equal(tf, np.floor(tf))
-    if len(tf) and (tf.max() >= 2**_TF_BITS or tf.min() < 0 or not whole):
-        raise SegmentDataError("term frequencies must be whole numbers below 2**20")
-    hashes = key_hashes(keys)
-    order = np.argsort(hashes, kind="stable")
-    starts = np.zeros(len(count) + 1, dtype=np.int64)
-    np.cumsum(count, out=starts[1:])
-    new_count = count[order]
-    new_starts = np.zeros(len(count) + 1, dtype=np.int64)
-    np.cumsum(new_count, out=new_starts[1:])
-    # Each term's run of postings moved to the term's place in hash order.
-    moved = np.arange(int(new_starts[-1]), dtype=np.int64)
-    moved += np.repeat(starts[:-1][order] - new_starts[:-1], new_count)
-    all_docs = _cat(docs, np.int64)[moved]
-    pair = (tf[moved].astype(np.int64) << _LEN_BITS) | _cat(lbytes, np.uint8)[moved]
-    del moved
-    term_of = np.repeat(np.arange(len(count), dtype=np.int64), new_count)
-    unique, inverse = np.unique((term_of << (_TF_BITS + _LEN_BITS)) | pair, return_inverse=True)
-    table_starts = np.searchsorted(unique >> (_TF_BITS + _LEN_BITS), np.arange(len(count) + 1))
-    codes = inverse.reshape(-1) - table_starts[term_of]
-    if len(codes) and codes.max() >= 1 << 16:
-        raise SegmentDataError("a term has more than 65,536 distinct scores")
-    sorted_keys = [keys[i] for i in order.tolist()]
-    key_starts = np.zeros(len(keys) + 1, dtype=np.int64)
-    np.cumsum([len(k) for k in sorted_keys], out=key_starts[1:])
-    length_rows = np.zeros((len(fields), doc_count), dtype=np.uint8)
-    for row, name in enumerate(sorted(fields)):
-        if name in lengths:
-            length_rows[row] = lengths[name][:doc_count]
-    arrays: dict[str, npt.NDArray[Any]] = {
-        "hashes": hashes[order],
-        "key_starts": key_starts,
-        "keys": np.frombuffer(b"".join(sorted_keys), dtype=np.uint8),
-        "post_starts": new_starts,
-        "docs": all_docs.astype(np.int32),
-        "codes": codes.astype(np.uint16),
-        "table_starts": table_starts.astype(np.int64),
-        "table_tf": ((unique >> _LEN_BITS) & ((1 << _TF_BITS) - 1)).astype(np.float64),
-        "table_len": (unique & 0xFF).astype(np.uint8),
-        "lengths": length_rows,
-    }
-    header = {
-        "format": FORMAT,
-        "segment": segment_id,
-        "doc_count": doc_count,
-        "fields": sorted(fields),
-    }
-    return header, arrays
+        self.keys.extend(prefix + k for k in terms.keys)
+        self.counts.append(np.asarray(terms.counts, dtype=np.int64))
+        self.docs.append(docs)
+        self.codes.append(codes)
+        self.tables.append(unique.astype(np.int64))
+        self.lengths.append(lengths)
+
+    def finish(self) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
+        """The header and arrays of the file."""
+        hashes = key_hashes(self.keys)
+        order = np.argsort(hashes, kind="stable")
+        key_starts = np.zeros(len(self.keys) + 1, dtype=np.int64)
+        np.cumsum([len(k) for k in self.keys], out=key_starts[1:])
+        counts = _cat(self.counts, np.int64)
+        post_starts = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=post_starts[1:])
+        table = _cat(self.tables, np.int64)
+        table_starts = np.zeros(len(self.tables) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in self.tables], out=table_starts[1:])
+        wide = max((len(t) for t in self.tables), default=0) > 1 << 16
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "hashes": hashes[order],
+            "order": order.astype(np.int64),
+            "key_starts": key_starts,
+            "keys": np.frombuffer(b"".join(self.keys), dtype=np.uint8),
+            "post_starts": post_starts,
+            "docs": _cat(self.docs, np.int32),
+            "codes": _cat(self.codes, np.uint32 if wide else np.uint16),
+            "table_starts": table_starts,
+            "table_tf": (table >> _LEN_BITS).astype(np.float64),
+            "table_len": (table & 0xFF).astype(np.uint8),
+            "lengths": (
+                np.stack(self.lengths)
+                if self.lengths
+                else np.zeros((0, self.doc_count), dtype=np.uint8)
+            ),
+        }
+        header = {
+            "format": FORMAT,
+            "segment": self.segment_id,
+            "doc_count": self.doc_count,
+            "fields": self.fields,
+        }
+        return header, arrays
 
 
 def _cat(parts: list[npt.NDArray[Any]], dtype: Any) -> npt.NDArray[Any]:
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
 
 def write(path: str, header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> None:
@@ -203,16 +222,19 @@ class SegmentData:
         self.doc_count: int = header["doc_count"]
         self.fields: list[str] = list(header["fields"])
         self.hashes: U64 = arrays["hashes"]
+        self.order: Int64s = arrays["order"]
         self.key_starts: Int64s = arrays["key_starts"]
         self.keys = arrays["keys"]
         self.post_starts: Int64s = arrays["post_starts"]
         self.docs: npt.NDArray[np.int32] = arrays["docs"]
-        self.codes: npt.NDArray[np.uint16] = arrays["codes"]
+        self.codes: npt.NDArray[Any] = arrays["codes"]
         self.table_starts: Int64s = arrays["table_starts"]
         self.table_tf: npt.NDArray[np.float64] = arrays["table_tf"]
         self.table_len: npt.NDArray[np.uint8] = arrays["table_len"]
         self._lengths = arrays["lengths"]
         self._keybytes = memoryview(self.keys.data) if len(self.keys) else memoryview(b"")
+        # small results computed from the data (a field's BM25F ratios per parameters)
+        self.memo: dict[tuple[object, ...], Any] = {}
         self.size_bytes = sum(int(a.nbytes) for a in arrays.values())
 
     @property
@@ -224,6 +246,13 @@ class SegmentData:
         if field not in self.fields:
             return np.zeros(self.doc_count, dtype=np.uint8)
         return self._lengths[self.fields.index(field)]  # type: ignore[no-any-return]
+
+    def table(self, field: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]:
+        """The distinct ``(frequency, length byte)`` pairs of ``field``, which its
+        postings' codes number."""
+        number = self.fields.index(field)
+        lo, hi = int(self.table_starts[number]), int(self.table_starts[number + 1])
+        return self.table_tf[lo:hi], self.table_len[lo:hi]
 
     def find(self, hashes: U64, keys: list[bytes]) -> Int64s:
         """The term number of each key (-1: not in this segment)."""
@@ -241,14 +270,15 @@ class SegmentData:
             place = int(places[i])
             key = keys[i]
             while place < len(table) and table[place] == hashes[i]:
-                if keybytes[int(starts[place]) : int(starts[place + 1])] == key:
-                    found[i] = place
+                term = int(self.order[place])
+                if keybytes[int(starts[term]) : int(starts[term + 1])] == key:
+                    found[i] = term
                     break
                 place += 1
         return found
 
     def iter_keys(self) -> Iterable[tuple[str, str, int]]:
-        """Every ``(field, text, term number)`` (in hash order): for checks and tools."""
+        """Every ``(field, text, term number)``: for checks and tools."""
         starts = self.key_starts.tolist()
         raw = bytes(self._keybytes)
         for number in range(len(self.hashes)):
@@ -309,9 +339,7 @@ def from_reader(reader: Any, segment_id: str, fields: list[str]) -> SegmentData:
     from timkiem.engine.blocks import read_postings
     from timkiem.engine.columns import length_bytes
 
-    doc_count = reader.doc_count_all()
-    found: dict[str, FieldTerms] = {}
-    lengths: dict[str, npt.NDArray[np.uint8]] = {}
+    builder = Builder(segment_id, reader.doc_count_all())
     for name in fields:
         if name not in reader.schema:
             continue
@@ -327,9 +355,8 @@ def from_reader(reader: Any, segment_id: str, fields: list[str]) -> SegmentData:
                     counts.append(len(ids))
                     docs.append(ids)
                     freqs.append(weights)
-        found[name] = FieldTerms(
+        terms = FieldTerms(
             keys, np.array(counts, dtype=np.int64), _cat(docs, np.int64), _cat(freqs, np.float64)
         )
-        lengths[name] = length_bytes(reader, name)
-    header, arrays = build(segment_id, doc_count, found, lengths)
-    return SegmentData(header, arrays)
+        builder.add(name, terms, length_bytes(reader, name))
+    return SegmentData(*builder.finish())

@@ -58,6 +58,7 @@ from timkiem.engine.segdata import FieldTerms
 from timkiem.errors import WriterFailed
 
 _NO_TERMS = FieldTerms([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+_NO_LENGTHS = np.zeros(0, dtype=np.uint8)
 _UINT = struct.Struct("!I")
 _USHORT = struct.Struct("!H")
 
@@ -485,34 +486,29 @@ class BulkWriter(SegmentWriter):
         names = list(self.pool.vocabulary)
         keys, rank = _byte_order(self.pool.vocabulary)
         self.pool.vocabulary.clear()
-        self._scored_terms: dict[str, FieldTerms] = {}
-        for name in sorted(self.pool.fieldnames):
-            if name in self.schema:
-                self._write_field(fw, name, dfl, keys, rank, names)
-        self.fieldwriter.close()
+        segment_id = self.get_segment().segment_id()
+        self._data = segdata.Builder(segment_id, self.docnum)
+        self._pdr = pdr
         try:
-            self._write_segment_data(pdr)
+            for name in sorted(self.pool.fieldnames):
+                if name in self.schema:
+                    self._write_field(fw, name, dfl, keys, rank, names)
+            self.fieldwriter.close()
+            for name, field in self.schema.items():
+                if field.scorable and name not in self._data.fields:
+                    self._add_scored(name, _NO_TERMS)
+            path = os.path.join(self.storage.folder, segdata.file_name(segment_id))
+            segdata.write(path, *self._data.finish())
         finally:
+            self._pdr = None
             if pdr is not None:
                 pdr.close()
 
-    def _write_segment_data(self, pdr: Any) -> None:
-        """Write the segment's derived data (``timkiem.engine.segdata``) beside it."""
-        segment_id = self.get_segment().segment_id()
-        scored = [name for name, field in self.schema.items() if field.scorable]
-        lengths = {
-            name: length_bytes_of(pdr, name, self.docnum) if pdr is not None else None
-            for name in scored
-        }
-        header, arrays = segdata.build(
-            segment_id,
-            self.docnum,
-            {name: self._scored_terms.get(name, _NO_TERMS) for name in scored},
-            {name: found for name, found in lengths.items() if found is not None},
-        )
-        self._scored_terms = {}
-        path = os.path.join(self.storage.folder, segdata.file_name(segment_id))
-        segdata.write(path, header, arrays)
+    def _add_scored(self, name: str, terms: FieldTerms) -> None:
+        """A scored field's terms, into the segment's derived data (``segdata``)."""
+        pdr = self._pdr
+        lengths = length_bytes_of(pdr, name, self.docnum) if pdr is not None else _NO_LENGTHS
+        self._data.add(name, terms, lengths)
 
     def _write_field(
         self,
@@ -548,9 +544,8 @@ class BulkWriter(SegmentWriter):
                 fw.finish_field()
                 if field.scorable:
                     present = grouped[0]
-                    self._scored_terms[name] = FieldTerms(
-                        [keys[r] for r in present.tolist()], *grouped[1:]
-                    )
+                    found = FieldTerms([keys[r] for r in present.tolist()], *grouped[1:])
+                    self._add_scored(name, found)
                 return
             lengths = fast.lengths()
             listed = {keys[term]: (ids, freqs) for term, ids, freqs in term_lists(*grouped)}
@@ -588,12 +583,13 @@ class BulkWriter(SegmentWriter):
         out.flush()
         fw.finish_field()
         if field.scorable:
-            self._scored_terms[name] = FieldTerms(
+            found = FieldTerms(
                 kept,
                 np.array(kept_counts, dtype=np.int64),
                 np.array(kept_docs, dtype=np.int64),
                 np.array(kept_freqs, dtype=np.float64),
             )
+            self._add_scored(name, found)
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
         raise NotImplementedError("BulkWriter does not hand its postings to other writers")
