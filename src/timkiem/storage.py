@@ -26,7 +26,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -357,6 +357,23 @@ class IndexDirectory:
 
     def remove_generation(self, name: str) -> None:
         shutil.rmtree(self.path / name, ignore_errors=True)
+
+    def generation_probe(self) -> Callable[[], str | None]:
+        """A function giving the live generation's name, reread only when CURRENT changes."""
+        seen: dict[str, Any] = {"token": object(), "name": None}  # CURRENT when last read
+
+        def live() -> str | None:
+            token = self.current_token()
+            if token != seen["token"]:
+                try:
+                    name = self.current_name()
+                except IndexUnavailable:  # /health says why
+                    name = None
+                seen.update(token=token, name=name)
+            found: str | None = seen["name"]
+            return found
+
+        return live
 
     # -- the writer lock -----------------------------------------------------
 
