@@ -207,3 +207,33 @@ def test_writer_messages_in_json(index: Path, env: dict[str, str], tmp_path: Pat
     assert warning["logger"] == "timkiem.storage"
     assert "gen-000007" in warning["message"] and "did not finish" in warning["message"]
     assert proc.stdout.startswith("47 added, 0 replaced, 0 rejected")
+
+
+def test_no_access_log_on_request(
+    serving: list[Served], index: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    server = serve(serving, index, env, tmp_path, "--no-access-log", "--log-format", "json")
+    assert get(server.base, "/search", q="cong doan")[0] == 200
+    output = server.stop()
+    records = [json.loads(line) for line in output.splitlines()]
+    assert records and not [r for r in records if r["logger"] == "timkiem.access"]
+    assert records[-1]["message"] == "stopped"
+
+
+def test_an_unwritable_log_file_is_a_clean_error(
+    index: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-dir" / "timkiem.log"
+    proc = subprocess.run(
+        [sys.executable, "-m", "timkiem", "serve", "--port", str(free_port())]
+        + ["--index", str(index), "--log-file", str(missing)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"Error: --log-file {missing}: cannot open it (No such file or directory); "
+        "choose a file in a directory the server's user can write"
+    )

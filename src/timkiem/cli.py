@@ -225,6 +225,12 @@ def search(
     help="Serve /metrics (Prometheus) on 127.0.0.1:PORT instead of the API's port.",
 )
 @click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log one line per request (method, path, status, time, results, generation).",
+)
+@click.option(
     "--log-client-address",
     is_flag=True,
     help="Write the client's address in the access log (left out by default).",
@@ -236,6 +242,7 @@ def serve(
     port: int | None,
     threads: int | None,
     metrics_port: int | None,
+    access_log: bool,
     log_client_address: bool,
     index: str | None,
 ) -> None:
@@ -259,7 +266,7 @@ def serve(
         engine,
         metrics=metrics,
         metrics_route=metrics_port is None,
-        access_log=AccessLog(client_address=log_client_address),
+        access_log=AccessLog(client_address=log_client_address) if access_log else None,
     )
     metrics_server = None
     if metrics_port is not None:
