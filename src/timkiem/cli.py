@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
-import logging
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from timkiem import __version__
 from timkiem.config import SETTINGS_HELP, Settings
 from timkiem.errors import InvalidInput, TimkiemError
 from timkiem.indexer import Indexer, IngestReport
+from timkiem.logs import FORMATS, configure_logging, default_logging
 from timkiem.search import SORTS, SearchEngine, SearchRequest
 from timkiem.sources import count_records
 
@@ -31,6 +31,38 @@ def index_option(func: F) -> F:
         metavar="DIR",
         help=SETTINGS_HELP["index"] + " [default: ./index, or $TIMKIEM_INDEX]",
     )(func)
+
+
+def log_options(func: F) -> F:
+    """``--log-format`` and ``--log-file``, applied before the command runs."""
+
+    @functools.wraps(func)
+    def configured(*args: Any, log_format: str, log_file: str | None, **kwargs: Any) -> Any:
+        if log_format != "text" or log_file:
+            try:
+                configure_logging(log_format, log_file)
+            except OSError as exc:
+                raise click.ClickException(
+                    f"--log-file {log_file}: cannot open it ({exc.strerror or exc}); "
+                    "choose a file in a directory the server's user can write"
+                ) from None
+        return func(*args, **kwargs)
+
+    configured = click.option(
+        "--log-file",
+        metavar="PATH",
+        default=None,
+        help="Append log messages to PATH instead of standard error "
+        "(reopened on SIGHUP, for log rotation).",
+    )(configured)
+    configured = click.option(
+        "--log-format",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="Log messages as text lines or as one JSON object per line.",
+    )(configured)
+    return configured  # type: ignore[return-value]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -60,9 +92,7 @@ def _reported() -> Iterator[None]:
 @click.version_option(__version__, prog_name="timkiem")
 def cli() -> None:
     """timkiem: search and indexing for Vietnamese news articles."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    default_logging()
 
 
 def _write_batch(
@@ -88,6 +118,7 @@ def _write_batch(
     "--skip-invalid", is_flag=True, help="Commit the valid records and report the bad ones."
 )
 @index_option
+@log_options
 def ingest(paths: tuple[str, ...], skip_invalid: bool, index: str | None) -> None:
     """Add or replace articles from JSON Lines, JSON or CSV files ('-' = stdin).
 
@@ -102,6 +133,7 @@ def ingest(paths: tuple[str, ...], skip_invalid: bool, index: str | None) -> Non
     "--skip-invalid", is_flag=True, help="Build from the valid records and report the bad ones."
 )
 @index_option
+@log_options
 def reindex(paths: tuple[str, ...], skip_invalid: bool, index: str | None) -> None:
     """Rebuild the index from scratch from PATH... and switch to it in one step."""
     _write_batch(Indexer(_settings(index=index)).reindex, paths, skip_invalid)
@@ -110,6 +142,7 @@ def reindex(paths: tuple[str, ...], skip_invalid: bool, index: str | None) -> No
 @cli.command()
 @click.argument("ids", nargs=-1, required=True, metavar="ID...")
 @index_option
+@log_options
 def delete(ids: tuple[str, ...], index: str | None) -> None:
     """Delete articles by id (all or none: an unknown id deletes nothing)."""
     with _reported():
@@ -184,37 +217,89 @@ def search(
 @click.option("--host", default=None, help=SETTINGS_HELP["host"] + " [default: 127.0.0.1]")
 @click.option("--port", type=int, default=None, help=SETTINGS_HELP["port"] + " [default: 8000]")
 @click.option("--threads", type=int, default=None, help=SETTINGS_HELP["threads"] + " [default: 2]")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    metavar="PORT",
+    help="Serve /metrics (Prometheus) on 127.0.0.1:PORT instead of the API's port.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log one line per request (method, path, status, time, results, generation).",
+)
+@click.option(
+    "--log-client-address",
+    is_flag=True,
+    help="Write the client's address in the access log (left out by default).",
+)
 @index_option
-def serve(host: str | None, port: int | None, threads: int | None, index: str | None) -> None:
-    """Serve the HTTP API with waitress."""
+@log_options
+def serve(
+    host: str | None,
+    port: int | None,
+    threads: int | None,
+    metrics_port: int | None,
+    access_log: bool,
+    log_client_address: bool,
+    index: str | None,
+) -> None:
+    """Serve the HTTP API with waitress; SIGINT or SIGTERM stops it."""
     import waitress
 
     from timkiem.api import create_app
+    from timkiem.logs import AccessLog
+    from timkiem.metrics import Metrics
+    from timkiem.serving import announce, logs_to_file, signal_handlers
 
     settings = _settings(index=index, host=host, port=port, threads=threads)
     _fewer_malloc_arenas(2)
     engine = SearchEngine(settings)
     health = engine.health()
     if health["status"] != "ok":
-        click.echo(f"warning: {health['reason']}", err=True)
-    app = create_app(settings, engine)
-    click.echo(f"serving {settings.index} on http://{settings.host}:{settings.port}", err=True)
-
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(0)  # waitress closes its sockets and threads on SystemExit
-
-    signal.signal(signal.SIGTERM, stop)
+        announce(health["reason"], warning=True)
+    metrics = Metrics(engine.health, settings.index)
+    app = create_app(
+        settings,
+        engine,
+        metrics=metrics,
+        metrics_route=metrics_port is None,
+        access_log=AccessLog(client_address=log_client_address) if access_log else None,
+    )
+    metrics_server = None
+    if metrics_port is not None:
+        try:
+            metrics_server = metrics.serve("127.0.0.1", metrics_port)
+        except OSError as exc:
+            engine.close()
+            raise click.ClickException(
+                f"--metrics-port {metrics_port}: cannot listen on 127.0.0.1:{metrics_port} "
+                f"({exc.strerror or exc}); choose a free port"
+            ) from None
+    where = f"http://{settings.host}:{settings.port}"
+    if metrics_server is not None:
+        where += f" (metrics on http://127.0.0.1:{metrics_server.port}/metrics)"
+    announce(f"serving {settings.index} on {where}")
     try:
-        waitress.serve(
-            app, host=settings.host, port=settings.port, threads=settings.threads, ident="timkiem"
-        )
+        with signal_handlers(reopen_logs=logs_to_file()):
+            waitress.serve(
+                app,
+                host=settings.host,
+                port=settings.port,
+                threads=settings.threads,
+                ident="timkiem",
+            )
     except OSError as exc:  # the address is taken or cannot be bound
         raise click.ClickException(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
         ) from None
     finally:
+        if metrics_server is not None:
+            metrics_server.close()
         engine.close()
-    click.echo("stopped", err=True)
+    announce("stopped")
 
 
 def _fewer_malloc_arenas(count: int) -> None:

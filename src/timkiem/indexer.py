@@ -25,7 +25,12 @@ from timkiem.errors import (
 from timkiem.records import Article, parse_article, record_id
 from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
 from timkiem.sources import RawRecord, read_records
-from timkiem.storage import IndexDirectory, remove_new_files
+from timkiem.storage import (
+    IndexDirectory,
+    remove_new_files,
+    remove_uncommitted_files,
+    storage_errors,
+)
 
 Progress = Callable[[int], None]
 LARGE_BATCH_BYTES = 4 << 20  # input files from which an automatic writer uses every core
@@ -99,6 +104,58 @@ def _raw_records(paths: Iterable[str]) -> Iterator[RawRecord | Problem]:
             yield Problem(exc.source, exc.line, None, exc.message)
 
 
+def _start_writer(index: FileIndex, make: Callable[[], IndexWriter]) -> IndexWriter:
+    """``make()`` a writer of ``index``; if it fails to start (a full disk...), unlock.
+
+    Whoosh's writer takes the index's lock first, then creates its files: when
+    that fails, nothing else would release the lock.
+    """
+    taken: list[Any] = []
+    real_lock = index.lock
+
+    def lock(name: str) -> Any:
+        taken.append(real_lock(name))
+        return taken[-1]
+
+    index.lock = lock
+    try:
+        return make()
+    except BaseException:
+        for held in taken:
+            if getattr(held, "fd", None) is not None:
+                held.release()
+        raise
+    finally:
+        del index.lock
+
+
+def _commit_or_clean_up(writer: IndexWriter, folder: str, before: set[str]) -> None:
+    """Commit; if that fails (a full disk...), unlock and remove what it left.
+
+    A commit that failed before its table of contents went live leaves new
+    segment files no reader sees: they are removed, so the generation is again
+    byte for byte its last commit.
+    """
+    try:
+        writer.commit()
+    except BaseException:
+        try:
+            _cancel(writer)
+        finally:
+            remove_uncommitted_files(folder, before)
+        raise
+
+
+def _cancel(writer: IndexWriter) -> None:
+    """Cancel ``writer``; if it fails half closed (a full disk...), still release its lock."""
+    try:
+        writer.cancel()
+    except Exception:
+        lock = getattr(writer, "writelock", None)
+        if lock is not None and getattr(lock, "fd", None) is not None:
+            lock.release()
+
+
 class Indexer:
     """Adds, replaces and deletes articles; rebuilds the index."""
 
@@ -111,8 +168,8 @@ class Indexer:
         # worker that is still exiting: wait for it rather than fail.
         timeout = self.settings.lock_timeout
         if procs > 1:
-            return BulkMpWriter(index, procs=procs, timeout=timeout)
-        return BulkWriter(index, timeout=timeout)
+            return _start_writer(index, lambda: BulkMpWriter(index, procs=procs, timeout=timeout))
+        return _start_writer(index, lambda: BulkWriter(index, timeout=timeout))
 
     def _write(
         self,
@@ -180,7 +237,10 @@ class Indexer:
         ones reported.
         """
         started = time.monotonic()
-        with self.directory.writer_lock(self.settings.lock_timeout):
+        with (
+            storage_errors(self.directory.path, "ingesting"),
+            self.directory.writer_lock(self.settings.lock_timeout),
+        ):
             name = self.directory.current_name()
             fresh = name is None
             if name is None:
@@ -213,13 +273,17 @@ class Indexer:
         folder = index.storage.folder
         before = set(os.listdir(folder))
         paths = list(paths)
-        writer = self._writer(index, writer_procs(self.settings.ingest_procs, paths))
+        writer: IndexWriter | None = None
 
         def cancel() -> None:
-            writer.cancel()
-            remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
+            try:
+                if writer is not None:
+                    _cancel(writer)
+            finally:
+                remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
 
         try:
+            writer = self._writer(index, writer_procs(self.settings.ingest_procs, paths))
             report = self._write(writer, index, paths, skip_invalid, progress, fresh)
         except BaseException:
             cancel()
@@ -229,7 +293,7 @@ class Indexer:
             cancel()
             raise InvalidInput(report.problems)
         if report.added or report.replaced:
-            writer.commit()
+            _commit_or_clean_up(writer, folder, before)
         else:
             cancel()
         return report
@@ -247,14 +311,16 @@ class Indexer:
         live and the partial build is removed.
         """
         started = time.monotonic()
-        with self.directory.writer_lock(self.settings.lock_timeout):
+        with (
+            storage_errors(self.directory.path, "reindexing"),
+            self.directory.writer_lock(self.settings.lock_timeout),
+        ):
             name, index = self.directory.new_generation()
             try:
                 report = self._commit(index, paths, skip_invalid, progress, fresh=True)
                 if report.added == 0:
                     raise NothingToIndex(
-                        "no valid article to build the new index from; the live index "
-                        "is unchanged"
+                        "no valid article to build the new index from; the live index is unchanged"
                     )
             except BaseException:
                 self.directory.remove_generation(name)
@@ -268,18 +334,30 @@ class Indexer:
     def delete(self, ids: Iterable[str]) -> int:
         """Delete articles by id, all or none: an unknown id deletes nothing."""
         wanted = list(dict.fromkeys(ids))
-        with self.directory.writer_lock(self.settings.lock_timeout):
+        with (
+            storage_errors(self.directory.path, "deleting"),
+            self.directory.writer_lock(self.settings.lock_timeout),
+        ):
             index = self.directory.open_current()
             with index.searcher() as searcher:
                 missing = [i for i in wanted if searcher.document_number(id=i) is None]
             if missing:
                 raise ArticleNotFound(", ".join(missing))
-            writer = BulkWriter(index, timeout=self.settings.lock_timeout)
+            folder = index.storage.folder
+            before = set(os.listdir(folder))
+            writer: IndexWriter | None = None
+            timeout = self.settings.lock_timeout
             try:
+                # The bulk writer: a merge it makes writes its segment's data file.
+                writer = _start_writer(index, lambda: BulkWriter(index, timeout=timeout))
                 for article_id in wanted:
                     writer.delete_by_term("id", article_id)
             except BaseException:
-                writer.cancel()
+                try:
+                    if writer is not None:
+                        _cancel(writer)
+                finally:
+                    remove_new_files(folder, before)
                 raise
-            writer.commit()
+            _commit_or_clean_up(writer, folder, before)
         return len(wanted)

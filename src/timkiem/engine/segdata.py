@@ -42,11 +42,25 @@ import numpy.typing as npt
 from timkiem.engine.filestore import fsync_directory
 
 MAGIC = b"TKSEG\x00\x01\n"
-FORMAT = 1
+FORMAT = 2
 SUFFIX = "tkseg"
 _ALIGN = 64
 _TF_BITS = 20  # frequencies below 2**20 (the writer rejects others)
 _LEN_BITS = 8
+
+_ARRAYS = (
+    "hashes",
+    "order",
+    "key_starts",
+    "keys",
+    "post_starts",
+    "docs",
+    "codes",
+    "table_starts",
+    "table_tf",
+    "table_len",
+    "lengths",
+)
 
 U64 = npt.NDArray[np.uint64]
 Int64s = npt.NDArray[np.int64]
@@ -324,6 +338,9 @@ def open_file(path: str, segment_id: str, doc_count: int) -> SegmentData:
     finally:
         os.close(fd)
     arrays: dict[str, npt.NDArray[Any]] = {}
+    missing = set(_ARRAYS) - set(meta["arrays"])
+    if missing:
+        raise SegmentDataError(f"{path} lacks {', '.join(sorted(missing))}")
     for name, (offset, dtype, shape) in meta["arrays"].items():
         count = int(np.prod(shape)) if shape else 1
         if mapped is None or count == 0:
