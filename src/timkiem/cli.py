@@ -3,41 +3,85 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any, TypeVar
 
 import click
 
 from timkiem import __version__
-from timkiem.config import SETTINGS_HELP, Settings
+from timkiem.config import BY_NAME, CONFIG_ENV, SETTINGS, Settings, load_settings
 from timkiem.errors import InvalidInput, TimkiemError
 from timkiem.indexer import Indexer, IngestReport
-from timkiem.search import SORTS, SearchEngine, SearchRequest
+from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE, MAX_PER_PAGE, SORTS
+from timkiem.search import SearchEngine, SearchRequest
 from timkiem.sources import count_records
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+WRITING = ("index", "lock_timeout", "max_text_length", "ingest_procs")
+SEARCHING = (
+    "index",
+    "max_query_length",
+    "max_query_terms",
+    "max_result_window",
+    "query_time_limit",
+    "cache_size",
+    "term_cache_mb",
+)
+SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins")
+_METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS"}
 
-def index_option(func: F) -> F:
+
+def setting_option(name: str) -> Callable[[F], F]:
+    """The option of one declared setting, its help and default taken from the declaration."""
+    declared = BY_NAME[name]
+    bounds = f"; {declared.bounds}" if declared.bounds else ""
     return click.option(
-        "--index",
-        "index",
+        declared.option,
+        name,
+        type=declared.type,
         default=None,
-        metavar="DIR",
-        help=SETTINGS_HELP["index"] + " [default: ./index, or $TIMKIEM_INDEX]",
-    )(func)
+        metavar=_METAVARS.get(name),
+        help=f"{declared.help} [default: {declared.shown_default()}, or ${declared.env}{bounds}]",
+    )
 
 
-def _settings(**overrides: Any) -> Settings:
-    try:
-        return Settings.load(overrides)
-    except TimkiemError as exc:
-        raise click.ClickException(str(exc)) from None
+def with_settings(*names: str, sources: bool = False) -> Callable[[F], F]:
+    """Options for the settings ``names`` and ``--config``; the command gets ``settings``.
+
+    With ``sources`` it also gets ``sources``: where each value came from.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def run(*args: Any, config_file: str | None, **kwargs: Any) -> Any:
+            overrides = {name: kwargs.pop(name) for name in names}
+            try:
+                settings, origin = load_settings(overrides, config_file=config_file)
+            except TimkiemError as exc:
+                raise click.ClickException(str(exc)) from None
+            if sources:
+                kwargs["sources"] = origin
+            return func(*args, settings=settings, **kwargs)
+
+        for name in reversed(names):
+            run = setting_option(name)(run)
+        config = click.option(
+            "--config",
+            "config_file",
+            default=None,
+            metavar="FILE",
+            help=f"TOML file of settings (see 'timkiem config'). [default: ${CONFIG_ENV}]",
+        )
+        return config(run)  # type: ignore[return-value]
+
+    return decorate
 
 
 @contextmanager
@@ -82,48 +126,52 @@ def _write_batch(
     click.echo(report.summary())
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--skip-invalid", is_flag=True, help="Commit the valid records and report the bad ones."
+def _batch_command(name: str, summary: str, detail: str, skip_help: str) -> None:
+    """Register ``ingest`` or ``reindex``: PATH... written in one commit by ``Indexer.<name>``."""
+
+    @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+    @click.option("--skip-invalid", is_flag=True, help=skip_help)
+    @with_settings(*WRITING)
+    def command(paths: tuple[str, ...], skip_invalid: bool, settings: Settings) -> None:
+        _write_batch(getattr(Indexer(settings), name), paths, skip_invalid)
+
+    command.__doc__ = f"{summary}\n\n{detail}"
+    cli.command(name, short_help=summary)(command)
+
+
+_batch_command(
+    "ingest",
+    "Add or replace articles in one commit.",
+    "Reads JSON Lines, JSON or CSV files ('-' = stdin). The whole batch is one commit: "
+    "by default any bad record writes nothing.",
+    "Commit the valid records and report the bad ones.",
 )
-@index_option
-def ingest(paths: tuple[str, ...], skip_invalid: bool, index: str | None) -> None:
-    """Add or replace articles from JSON Lines, JSON or CSV files ('-' = stdin).
-
-    The whole batch is one commit: by default any bad record writes nothing.
-    """
-    _write_batch(Indexer(_settings(index=index)).ingest, paths, skip_invalid)
-
-
-@cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--skip-invalid", is_flag=True, help="Build from the valid records and report the bad ones."
+_batch_command(
+    "reindex",
+    "Rebuild the index and switch to it.",
+    "Builds a new index from scratch from PATH... beside the live one and switches to it "
+    "in one step; a running server follows without a restart.",
+    "Build from the valid records and report the bad ones.",
 )
-@index_option
-def reindex(paths: tuple[str, ...], skip_invalid: bool, index: str | None) -> None:
-    """Rebuild the index from scratch from PATH... and switch to it in one step."""
-    _write_batch(Indexer(_settings(index=index)).reindex, paths, skip_invalid)
 
 
-@cli.command()
+@cli.command(short_help="Delete articles by id, all or none.")
 @click.argument("ids", nargs=-1, required=True, metavar="ID...")
-@index_option
-def delete(ids: tuple[str, ...], index: str | None) -> None:
-    """Delete articles by id (all or none: an unknown id deletes nothing)."""
+@with_settings("index", "lock_timeout")
+def delete(ids: tuple[str, ...], settings: Settings) -> None:
+    """Delete articles by id, all or none: an unknown id deletes nothing."""
     with _reported():
-        count = Indexer(_settings(index=index)).delete(ids)
+        count = Indexer(settings).delete(ids)
     click.echo(f"{count} deleted")
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@index_option
-def stats(as_json: bool, index: str | None) -> None:
+@with_settings("index")
+def stats(as_json: bool, settings: Settings) -> None:
     """Articles, date span, categories and size on disk."""
-    with _reported():
-        data = SearchEngine(_settings(index=index)).stats()
+    with _reported(), closing(SearchEngine(settings)) as engine:
+        data = engine.stats()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -143,11 +191,22 @@ def stats(as_json: bool, index: str | None) -> None:
 )
 @click.option("--to", "date_to", metavar="DATE", help="Last day, inclusive.")
 @click.option("--category", help="Only this category.")
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default=DEFAULT_SORT,
+    help=f"Order of the hits. [default: {DEFAULT_SORT}, which lists the newest first "
+    "when there is no QUERY]",
+)
+@click.option("--page", type=click.IntRange(min=FIRST_PAGE), default=FIRST_PAGE, show_default=True)
+@click.option(
+    "--per-page",
+    type=click.IntRange(1, MAX_PER_PAGE),
+    default=DEFAULT_PER_PAGE,
+    show_default=True,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
-@index_option
+@with_settings(*SEARCHING)
 def search(
     query: str,
     date_from: str | None,
@@ -157,7 +216,7 @@ def search(
     page: int,
     per_page: int,
     as_json: bool,
-    index: str | None,
+    settings: Settings,
 ) -> None:
     """Search the index as the website does."""
     request = SearchRequest(
@@ -169,8 +228,8 @@ def search(
         page=page,
         per_page=per_page,
     )
-    with _reported():
-        result = SearchEngine(_settings(index=index)).search(request)
+    with _reported(), closing(SearchEngine(settings)) as engine:
+        result = engine.search(request)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -181,40 +240,58 @@ def search(
 
 
 @cli.command()
-@click.option("--host", default=None, help=SETTINGS_HELP["host"] + " [default: 127.0.0.1]")
-@click.option("--port", type=int, default=None, help=SETTINGS_HELP["port"] + " [default: 8000]")
-@click.option("--threads", type=int, default=None, help=SETTINGS_HELP["threads"] + " [default: 2]")
-@index_option
-def serve(host: str | None, port: int | None, threads: int | None, index: str | None) -> None:
-    """Serve the HTTP API with waitress."""
+@with_settings(*SERVING)
+def serve(settings: Settings) -> None:
+    """Serve the HTTP API with waitress; Ctrl-C or SIGTERM stops it."""
     import waitress
 
     from timkiem.api import create_app
 
-    settings = _settings(index=index, host=host, port=port, threads=threads)
     _fewer_malloc_arenas(2)
-    engine = SearchEngine(settings, prefetch=True)
-    health = engine.health()
-    if health["status"] != "ok":
-        click.echo(f"warning: {health['reason']}", err=True)
-    app = create_app(settings, engine)
-    click.echo(f"serving {settings.index} on http://{settings.host}:{settings.port}", err=True)
+    with closing(SearchEngine(settings, prefetch=True)) as engine:
+        health = engine.health()
+        if health["status"] != "ok":
+            click.echo(f"warning: {health['reason']}", err=True)
+        app = create_app(engine, settings)
+        click.echo(f"serving {settings.index} on http://{settings.host}:{settings.port}", err=True)
 
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(0)  # waitress closes its sockets and threads on SystemExit
+        def stop(signum: int, frame: object) -> None:
+            raise SystemExit(0)  # waitress closes its sockets and threads on SystemExit
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        waitress.serve(
-            app, host=settings.host, port=settings.port, threads=settings.threads, ident="timkiem"
-        )
-    except OSError as exc:  # the address is taken or cannot be bound
-        raise click.ClickException(
-            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
-        ) from None
-    finally:
-        engine.close()
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            waitress.serve(
+                app,
+                host=settings.host,
+                port=settings.port,
+                threads=settings.threads,
+                ident="timkiem",
+            )
+        except OSError as exc:  # the address is taken or cannot be bound
+            raise click.ClickException(
+                f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+            ) from None
     click.echo("stopped", err=True)
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_settings(*(s.name for s in SETTINGS), sources=True)
+def show_config(as_json: bool, settings: Settings, sources: dict[str, str]) -> None:
+    """Each setting's value and where it came from.
+
+    The source is 'default', the config file, the environment variable or the option.
+    """
+    rows = {
+        s.name: {"value": getattr(settings, s.name), "source": sources[s.name], "env": s.env}
+        for s in SETTINGS
+    }
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    width = max(len(name) for name in rows)
+    for name, row in rows.items():
+        click.echo(f"{name:<{width}}  {row['value']!s:<12}  {row['source']}")
 
 
 def _fewer_malloc_arenas(count: int) -> None:
