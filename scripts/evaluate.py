@@ -16,7 +16,6 @@ nothing of it is copied anywhere but the temporary index.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
 import re
@@ -25,7 +24,7 @@ import sys
 import tempfile
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +36,9 @@ from timkiem.errors import InvalidParameter
 from timkiem.indexer import Indexer
 from timkiem.ranking import RANKING, Ranking
 from timkiem.search import SearchEngine, SearchRequest
+from timkiem.testing import corpus_dir, corpus_missing, read_jsonl_gz
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+DEFAULT_CORPUS = corpus_dir()
 K = 10
 MEDIAN_MS_TARGET = 5.0  # in-process p50 target of the speed work (issue 4)
 
@@ -161,21 +160,13 @@ ALL_SETS = (*RELEVANCE_SETS, KNOWN_ITEM)
 UNACCENTED_MAX_LOSS = 3.0
 
 
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
-
-
 def load_relevance_set(corpus: Path, key: str, limit: int | None = None) -> EvalSet:
     """One question -> passage set of ``corpus/relevance``."""
     name, docs, queries, target = RELEVANCE_SETS[key]
     folder = corpus / "relevance"
     loaded = [
         Query(str(q["qid"]), str(q["query"]), frozenset(map(str, q["relevant_ids"])))
-        for q in _read_jsonl(folder / queries)
+        for q in read_jsonl_gz(folder / queries)
     ]
     return EvalSet(name, folder / docs, loaded[:limit] if limit else loaded, target)
 
@@ -202,7 +193,7 @@ def build_known_item_set(corpus: Path, workdir: Path, pool: int, items: int, see
     rng = random.Random(seed)
     articles = [
         a
-        for a in _read_jsonl(corpus / "news-fulltext-2017.jsonl.gz")
+        for a in read_jsonl_gz(corpus / "news-fulltext-2017.jsonl.gz")
         if a.get("title") and a.get("body")
     ]
     rng.shuffle(articles)
@@ -453,8 +444,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--forms: unknown form {f!r}; choose from {', '.join(FORMS)}")
     if "accented" not in forms:
         forms.insert(0, "accented")
-    if not (args.corpus / "relevance").is_dir():
-        parser.error(f"--corpus: {args.corpus} holds no relevance/ folder")
+    missing = corpus_missing("relevance", args.corpus)
+    if missing:
+        parser.error(f"--corpus: {missing}")
     began = time.perf_counter()
     rows, times = evaluate(
         sets,

@@ -174,6 +174,8 @@ class ServerProcess:
     ``env`` is added to this process's environment (``clean`` first drops its
     ``TIMKIEM_*`` variables); ``args`` are more options of ``serve``. Its output
     goes to ``log`` (a temporary file by default), readable as :attr:`output`.
+    With ``group`` it runs in a new session and :meth:`stop` signals the whole
+    process group (for a ``command`` that starts the server as its child).
     """
 
     def __init__(
@@ -187,6 +189,7 @@ class ServerProcess:
         log: Path | None = None,
         command: Sequence[str] | None = None,
         cwd: Path | None = None,
+        group: bool = False,
     ) -> None:
         self.port = port or free_port()
         self.base = f"http://{LOOPBACK}:{self.port}"
@@ -201,6 +204,7 @@ class ServerProcess:
         }
         self.env = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.cwd = cwd
+        self.group = group
         self._own_log = log is None
         self.log = log or Path(tempfile.mkstemp(prefix="timkiem-serve-", suffix=".log")[1])
         self.proc: subprocess.Popen[bytes] | None = None
@@ -215,14 +219,24 @@ class ServerProcess:
         with open(self.log, "wb") as out:
             self.started = time.perf_counter()
             self.proc = subprocess.Popen(
-                self.command, stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd
+                self.command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=self.group,
             )
         return self
 
     def wait_ready(
-        self, path: str = "/health", timeout: float = 60.0, status: int | None = None
+        self,
+        path: str = "/health",
+        timeout: float = 60.0,
+        status: int | None = None,
+        interval: float = 0.02,
     ) -> float:
-        """Wait until ``path`` answers (with ``status`` if given); seconds since the start."""
+        """Wait until ``path`` answers (with ``status`` if given), asking every ``interval``
+        seconds; the seconds from the start to that answer."""
         deadline = time.monotonic() + timeout
         while True:
             if self.poll() is not None:
@@ -236,7 +250,7 @@ class ServerProcess:
                 pass
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no answer from {self.base}{path} within {timeout:g} s")
-            time.sleep(0.02)
+            time.sleep(interval)
 
     def wait_warm(self, timeout: float = 300.0) -> float | None:
         """Seconds from the start until ``/health`` says ``"warm": true`` (or ``timeout``
@@ -261,17 +275,27 @@ class ServerProcess:
         """SIGTERM, then SIGKILL after ``timeout`` seconds; the exit status."""
         assert self.proc is not None, "the server was never started"
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self._signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self._signal(signal.SIGKILL)
                 self.proc.wait()
         if self._output is None:
             self._output = self.log.read_text(errors="replace")
             if self._own_log:
                 self.log.unlink(missing_ok=True)
         return self.proc.returncode
+
+    def _signal(self, signum: int) -> None:
+        assert self.proc is not None
+        try:
+            if self.group:
+                os.killpg(self.proc.pid, signum)
+            else:
+                self.proc.send_signal(signum)
+        except ProcessLookupError:
+            pass
 
     def __enter__(self) -> ServerProcess:
         self.start()
