@@ -14,6 +14,7 @@ import pytest
 
 from conftest import EXAMPLES, ROOT, Engines, make_settings, write_jsonl
 from timkiem.config import Settings
+from timkiem.errors import InvalidInput
 from timkiem.indexer import Indexer
 from timkiem.search import SearchRequest
 from timkiem.storage import LOCK, IndexDirectory
@@ -106,7 +107,7 @@ def test_stale_lock_is_reported_and_cleared(
 def test_lock_is_released_when_a_write_fails(settings: Settings, tmp_path: Path) -> None:
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "title": ""}])
     Indexer(settings).ingest([str(EXAMPLES)])
-    with pytest.raises(Exception, match="invalid record"):
+    with pytest.raises(InvalidInput, match="invalid record"):
         Indexer(settings).ingest([str(bad)])
     assert (Path(settings.index) / LOCK).read_text() == ""
 

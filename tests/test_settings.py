@@ -67,8 +67,11 @@ def test_every_field_reads_its_variable() -> None:
     for f in fields(Settings):
         default = getattr(Settings(), f.name)
         value = "7" if isinstance(default, int | float) else "x"
-        loaded = Settings.load(environ={ENV_PREFIX + f.name.upper(): value})
+        loaded, sources = load_settings(environ={ENV_PREFIX + f.name.upper(): value})
         assert str(getattr(loaded, f.name)) in ("7", "7.0", "x"), f.name
+        assert getattr(loaded, f.name) != default, f.name  # not the default by chance
+        assert type(getattr(loaded, f.name)) is type(default), f.name
+        assert sources[f.name] == ENV_PREFIX + f.name.upper()
 
 
 def test_overrides_win_and_none_means_unset() -> None:
