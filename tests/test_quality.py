@@ -97,7 +97,7 @@ def test_errors_and_config_sit_at_the_bottom() -> None:
 
 
 def test_the_request_limits_are_read_from_one_place() -> None:
-    for name in ("api", "cli"):
+    for name in ("api", "cli", "request"):
         assert "limits" in own_imports(name), name
 
 

@@ -32,7 +32,6 @@ SEARCHING = (
     "max_result_window",
     "query_time_limit",
     "cache_size",
-    "term_cache_mb",
 )
 SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins")
 _METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS"}
@@ -248,7 +247,7 @@ def serve(settings: Settings) -> None:
     from timkiem.api import create_app
 
     _fewer_malloc_arenas(2)
-    with closing(SearchEngine(settings, prefetch=True)) as engine:
+    with closing(SearchEngine(settings)) as engine:
         health = engine.health()
         if health["status"] != "ok":
             click.echo(f"warning: {health['reason']}", err=True)

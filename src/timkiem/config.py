@@ -130,12 +130,6 @@ class Settings:
     cache_size: int = setting(
         1024, "Queries whose results are kept in memory per index generation (0 = off).", min=0
     )
-    term_cache_mb: float = setting(
-        192.0,
-        "Megabytes of term postings and scores kept in memory per index generation; the most "
-        "used terms stay, so the server's memory grows up to about this.",
-        min=0,
-    )
     lock_timeout: float = setting(
         10.0, "Seconds a writer waits for another writer to finish.", min=0
     )

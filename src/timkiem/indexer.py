@@ -12,8 +12,8 @@ from typing import Any
 from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
 
-from timkiem.bulk import BulkMpWriter, BulkWriter
 from timkiem.config import Settings
+from timkiem.engine.segwriter import BulkMpWriter, BulkWriter
 from timkiem.errors import (
     ArticleNotFound,
     InvalidInput,
@@ -278,7 +278,7 @@ class Indexer:
                 missing = [i for i in wanted if searcher.document_number(id=i) is None]
             if missing:
                 raise ArticleNotFound(", ".join(missing))
-            writer = index.writer()
+            writer = BulkWriter(index, timeout=self.settings.lock_timeout)
             try:
                 for article_id in wanted:
                     writer.delete_by_term("id", article_id)

@@ -28,12 +28,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.structfile import StructFile
 from whoosh.index import EmptyIndexError, FileIndex
 
+from timkiem.engine.filestore import DurableFileStorage, fsync_directory
 from timkiem.errors import IndexLocked, IndexUnavailable
 from timkiem.schema import build_schema
 
@@ -75,15 +73,6 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def fsync_directory(path: str | Path) -> None:
-    """Make a directory's entries (new, renamed and removed files) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def remove_new_files(folder: str | Path, before: set[str]) -> None:
     """Delete the files of ``folder`` not in ``before`` (a cancelled writer's segment).
 
@@ -96,51 +85,6 @@ def remove_new_files(folder: str | Path, before: set[str]) -> None:
             os.remove(os.path.join(folder, name))
         except FileNotFoundError:
             continue
-
-
-def _fsync_on_close(stream: StructFile) -> None:
-    handle = stream.file
-    handle.flush()
-    os.fsync(handle.fileno())
-
-
-class PositionalFile(StructFile):
-    """A read-only ``StructFile`` whose random reads are one ``pread`` each.
-
-    Whoosh reads terms, postings and stored fields with ``get(position,
-    length)``: a seek and a buffered read, which refills an 8 KB buffer for a
-    few bytes and moves the shared file position. ``os.pread`` reads just the
-    bytes asked for and leaves the position alone.
-    """
-
-    def get(self, position: int, length: int) -> bytes:
-        return os.pread(self._fileno, length, position)
-
-    @property
-    def _fileno(self) -> int:
-        return int(self.file.fileno())
-
-
-class DurableFileStorage(FileStorage):
-    """A Whoosh ``FileStorage`` whose files and renames reach the disk."""
-
-    def create_file(
-        self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any
-    ) -> StructFile:
-        stream = super().create_file(name, excl=excl, mode=mode, **kwargs)
-        stream.onclose = _fsync_on_close
-        return stream
-
-    def open_file(self, name: str, **kwargs: Any) -> StructFile:
-        return PositionalFile(open(self._fpath(name), "rb"), name=name, **kwargs)
-
-    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
-        super().rename_file(oldname, newname, safe=safe)
-        fsync_directory(self.folder)
-
-    def temp_storage(self, name: str | None = None) -> FileStorage:
-        # Scratch space of multi-process writers: no need to be durable.
-        return FileStorage.temp_storage(self, name)
 
 
 class IndexDirectory:
