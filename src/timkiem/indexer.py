@@ -163,7 +163,8 @@ class Indexer:
         self.settings = settings
         self.directory = IndexDirectory(settings.index)
 
-    def _writer(self, index: FileIndex, procs: int) -> IndexWriter:
+    def _open_writer(self, index: FileIndex, procs: int) -> IndexWriter:
+        """A writer of ``index`` using ``procs`` processes."""
         # Holding our lock, Whoosh's own can only be held by a killed writer's
         # worker that is still exiting: wait for it rather than fail.
         timeout = self.settings.lock_timeout
@@ -171,7 +172,7 @@ class Indexer:
             return _start_writer(index, lambda: BulkMpWriter(index, procs=procs, timeout=timeout))
         return _start_writer(index, lambda: BulkWriter(index, timeout=timeout))
 
-    def _write(
+    def _add_records(
         self,
         writer: IndexWriter,
         index: FileIndex,
@@ -180,6 +181,7 @@ class Indexer:
         progress: Progress | None,
         fresh: bool,
     ) -> IngestReport:
+        """Check every record of ``paths`` and hand the valid ones to ``writer``."""
         report = IngestReport()
         seen: dict[str, str] = {}
         max_text = self.settings.max_text_length
@@ -236,67 +238,7 @@ class Indexer:
         (``InvalidInput``); with it the good records are committed and the bad
         ones reported.
         """
-        started = time.monotonic()
-        with (
-            storage_errors(self.directory.path, "ingesting"),
-            self.directory.writer_lock(self.settings.lock_timeout),
-        ):
-            name = self.directory.current_name()
-            fresh = name is None
-            if name is None:
-                name, index = self.directory.new_generation()
-            else:
-                index = self.directory.open_generation(name)
-            try:
-                report = self._commit(index, paths, skip_invalid, progress, fresh)
-            except BaseException:
-                if fresh:  # the generation never went live: leave no trace of it
-                    self.directory.remove_generation(name)
-                raise
-            if fresh:
-                if report.added == 0:
-                    self.directory.remove_generation(name)
-                else:
-                    self.directory.switch_to(name)
-            report.generation = name
-        report.seconds = time.monotonic() - started
-        return report
-
-    def _commit(
-        self,
-        index: FileIndex,
-        paths: Iterable[str],
-        skip_invalid: bool,
-        progress: Progress | None,
-        fresh: bool,
-    ) -> IngestReport:
-        folder = index.storage.folder
-        before = set(os.listdir(folder))
-        paths = list(paths)
-        writer: IndexWriter | None = None
-
-        def cancel() -> None:
-            try:
-                if writer is not None:
-                    _cancel(writer)
-            finally:
-                remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
-
-        try:
-            writer = self._writer(index, writer_procs(self.settings.ingest_procs, paths))
-            report = self._write(writer, index, paths, skip_invalid, progress, fresh)
-        except BaseException:
-            cancel()
-            raise
-        nothing_valid = not (report.added or report.replaced)
-        if report.problems and (not skip_invalid or nothing_valid):
-            cancel()
-            raise InvalidInput(report.problems)
-        if report.added or report.replaced:
-            _commit_or_clean_up(writer, folder, before)
-        else:
-            cancel()
-        return report
+        return self._write_locked(paths, skip_invalid, progress, rebuild=False)
 
     def reindex(
         self,
@@ -310,25 +252,86 @@ class Indexer:
         The live index keeps serving until the switch; on any failure it stays
         live and the partial build is removed.
         """
+        return self._write_locked(paths, skip_invalid, progress, rebuild=True)
+
+    def _write_locked(
+        self,
+        paths: Iterable[str],
+        skip_invalid: bool,
+        progress: Progress | None,
+        rebuild: bool,
+    ) -> IngestReport:
+        """Holding the writer lock, commit ``paths`` to the live generation, or to a new
+        one (``rebuild``, or no index yet) that goes live only if it holds articles."""
         started = time.monotonic()
+        doing = "reindexing" if rebuild else "ingesting"
         with (
-            storage_errors(self.directory.path, "reindexing"),
+            storage_errors(self.directory.path, doing),
             self.directory.writer_lock(self.settings.lock_timeout),
         ):
-            name, index = self.directory.new_generation()
+            name = None if rebuild else self.directory.current_name()
+            fresh = name is None
+            if name is None:
+                name, index = self.directory.new_generation()
+            else:
+                index = self.directory.open_generation(name)
             try:
-                report = self._commit(index, paths, skip_invalid, progress, fresh=True)
-                if report.added == 0:
+                report = self._write_and_commit(index, paths, skip_invalid, progress, fresh)
+                if rebuild and report.added == 0:
                     raise NothingToIndex(
                         "no valid article to build the new index from; the live index is unchanged"
                     )
             except BaseException:
-                self.directory.remove_generation(name)
+                if fresh:  # the generation never went live: leave no trace of it
+                    self.directory.remove_generation(name)
                 raise
-            self.directory.switch_to(name)
-            self.directory.remove_old_generations(keep=2)
+            if fresh:
+                if report.added == 0:
+                    self.directory.remove_generation(name)
+                else:
+                    self.directory.switch_to(name)
+            if rebuild:
+                self.directory.remove_old_generations(keep=2)
             report.generation = name
         report.seconds = time.monotonic() - started
+        return report
+
+    def _write_and_commit(
+        self,
+        index: FileIndex,
+        paths: Iterable[str],
+        skip_invalid: bool,
+        progress: Progress | None,
+        fresh: bool,
+    ) -> IngestReport:
+        """Write the records of ``paths`` to ``index`` and commit them, or cancel the
+        write and leave ``index`` as it was (``InvalidInput`` for bad records)."""
+        folder = index.storage.folder
+        before = set(os.listdir(folder))
+        paths = list(paths)
+        writer: IndexWriter | None = None
+
+        def cancel() -> None:
+            try:
+                if writer is not None:
+                    _cancel(writer)
+            finally:
+                remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
+
+        try:
+            writer = self._open_writer(index, writer_procs(self.settings.ingest_procs, paths))
+            report = self._add_records(writer, index, paths, skip_invalid, progress, fresh)
+        except BaseException:
+            cancel()
+            raise
+        nothing_valid = not (report.added or report.replaced)
+        if report.problems and (not skip_invalid or nothing_valid):
+            cancel()
+            raise InvalidInput(report.problems)
+        if report.added or report.replaced:
+            _commit_or_clean_up(writer, folder, before)
+        else:
+            cancel()
         return report
 
     def delete(self, ids: Iterable[str]) -> int:
