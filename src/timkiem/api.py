@@ -34,12 +34,14 @@ from timkiem.search import SearchEngine, SearchRequest
 log = logging.getLogger("timkiem.api")
 
 _PARAM_NAME = re.compile(r'"([^"]+)" parameter')
-_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 def dumps(obj: Any) -> str:
     """JSON with ``<``, ``>`` and ``&`` escaped, so no markup ever appears raw."""
-    return json.dumps(obj, ensure_ascii=False).translate(_HTML_SAFE)
+    # str.replace, not str.translate: translate looks every character of the
+    # (mostly non-ASCII) body up in a dict, 0.5 ms for a page of results.
+    text = json.dumps(obj, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 class SearchResource:
