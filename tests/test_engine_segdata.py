@@ -156,4 +156,6 @@ def test_vectorised_hashes_are_fnv1a_of_each_key() -> None:
         return state
 
     keys = [b"", b"a", "body_f\x00công".encode(), b"title_b\x00cong_doan" * 3, b"z" * 70]
+    keys += [f"title_f\x00{n}".encode() for n in range(100)]  # enough for the NumPy path
     assert segdata.key_hashes(keys).tolist() == [fnv1a(k) for k in keys]
+    assert segdata.key_hashes(keys[:5]).tolist() == [fnv1a(k) for k in keys[:5]]

@@ -148,17 +148,12 @@ class Lookup:
                     continue
                 where = found[keep]
                 data = seg.data
-                # Each field's ratios for its distinct (tf, length) pairs, one after another.
-                ratios = [
-                    _ratios(seg.data, f, params.k1, params.b_of(f), avgfl[f]) for f in fields
-                ]
-                bases = np.zeros(len(fields), dtype=np.int64)
-                np.cumsum([len(r) for r in ratios[:-1]], out=bases[1:])
+                ratios, bases = _ratios(data, fields, params, avgfl)
                 p_lo, p_hi = data.post_starts[where], data.post_starts[where + 1]
                 sizes = p_hi - p_lo
                 postings = _ranges(p_lo, p_hi)
                 code = data.codes[postings] + np.repeat(bases[field_of[chunk][keep]], sizes)
-                weights = np.repeat(idf[chunk][keep], sizes) * np.concatenate(ratios)[code]
+                weights = np.repeat(idf[chunk][keep], sizes) * ratios[code]
                 weights *= np.repeat(boost[chunk][keep], sizes)
                 local = np.bincount(data.docs[postings], weights=weights, minlength=seg.size)
                 total[seg.offset : seg.offset + seg.size] += local
@@ -167,17 +162,25 @@ class Lookup:
         return total, partial
 
 
-def _ratios(data: SegmentData, field: str, k1: float, b: float, avgfl: float) -> Scores:
-    """``tf_ratios`` of a segment's field, kept with the segment per parameters."""
-    key = (field, k1, b, avgfl)
+def _ratios(
+    data: SegmentData, fields: list[str], params: BM25Params, avgfl: dict[str, float]
+) -> tuple[Scores, npt.NDArray[np.int64]]:
+    """``tf_ratios`` of each of a segment's ``fields`` one after another, and where
+    each field's start: kept with the segment for these parameters."""
+    key = (tuple(fields), params, tuple(avgfl[f] for f in fields))
     found = data.memo.get(key)
     if found is None:
-        if field not in data.fields:
-            found = np.zeros(0)
-        else:
-            tf, lengths = data.table(field)
-            found = tf_ratios(tf, lengths, b, avgfl, k1)
-        if len(data.memo) > 64:  # parameters change with every commit (avgfl)
+        parts = []
+        for name in fields:
+            if name in data.fields:
+                tf, lengths = data.table(name)
+                parts.append(tf_ratios(tf, lengths, params.b_of(name), avgfl[name], params.k1))
+            else:
+                parts.append(np.zeros(0))
+        bases = np.zeros(len(fields), dtype=np.int64)
+        np.cumsum([len(p) for p in parts[:-1]], out=bases[1:])
+        found = (np.concatenate(parts) if parts else np.zeros(0), bases)
+        if len(data.memo) > 256:  # the average lengths change with every commit
             data.memo.clear()
         data.memo[key] = found
     return found

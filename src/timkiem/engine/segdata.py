@@ -104,15 +104,18 @@ def _fnv1a(blob: npt.NDArray[np.uint8], starts: Int64s, lengths: Int64s, seeds: 
     return hashes
 
 
-def _prefix_seed(prefix: bytes) -> int:
+def fnv1a(data: bytes) -> int:
+    """FNV-1a (64 bits) of ``data``."""
     state = _FNV_OFFSET
-    for byte in prefix:
+    for byte in data:
         state = ((state ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return state
 
 
 def key_hashes(keys: list[bytes]) -> U64:
     """The hash of each key (``term_key``: field, NUL, text) as the file stores it."""
+    if len(keys) < 64:  # a query's keys: quicker one by one than a NumPy step per byte
+        return np.array([fnv1a(key) for key in keys], dtype=np.uint64)
     lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
     starts = np.zeros(len(keys), dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
@@ -184,7 +187,7 @@ class Builder:
         starts = np.zeros(count, dtype=np.int64)
         np.cumsum(lengths_of[:-1], out=starts[1:])
         blob = b"".join(terms.keys)
-        seeds = np.full(count, _prefix_seed(prefix), dtype=np.uint64)
+        seeds = np.full(count, fnv1a(prefix), dtype=np.uint64)
         self.hashes.append(_fnv1a(np.frombuffer(blob, np.uint8), starts, lengths_of, seeds))
         self.blobs.append(blob)
         self.key_lengths.append(lengths_of)
@@ -283,6 +286,7 @@ class SegmentData:
         self.hashes: U64 = arrays["hashes"]
         self.order: Int64s = arrays["order"]
         self.field_starts: list[int] = arrays["field_starts"].tolist()
+        self._field_number = {name: n for n, name in enumerate(self.fields)}
         self.key_starts: Int64s = arrays["key_starts"]
         self.keys = arrays["keys"]
         self.post_starts: Int64s = arrays["post_starts"]
@@ -315,32 +319,52 @@ class SegmentData:
         return self.table_tf[lo:hi], self.table_len[lo:hi]
 
     def find(self, hashes: U64, keys: list[bytes]) -> Int64s:
-        """The term number of each key (-1: not in this segment)."""
+        """The term number of each key (``term_key``; -1: not in this segment).
+
+        The hash, the field and the key's length are checked for all keys at
+        once; the bytes of each candidate are compared one by one.
+        """
         found = np.full(len(keys), -1, dtype=np.int64)
         if not len(self.hashes) or not keys:
             return found
         table = self.hashes
         places = np.searchsorted(table, hashes, side="left")
-        inside = places < len(table)
-        hits = np.flatnonzero(inside)
+        hits = np.flatnonzero(places < len(table))
         hits = hits[table[places[hits]] == hashes[hits]]
-        starts = self.key_starts
+        if not len(hits):
+            return found
+        parts = [keys[i].partition(b"\x00") for i in hits.tolist()]
+        numbers = [self._field_number.get(field.decode("utf-8"), -1) for field, _, _ in parts]
+        terms = self.order[places[hits]]
+        bounds = np.array(self.field_starts + [0], dtype=np.int64)
+        number = np.array(numbers, dtype=np.int64)
+        sizes = np.array([len(text) for _, _, text in parts], dtype=np.int64)
+        starts = self.key_starts[terms]
+        fits = (number >= 0) & (terms >= bounds[number]) & (terms < bounds[number + 1])
+        fits &= self.key_starts[terms + 1] - starts == sizes
         keybytes = self._keybytes
-        for i in hits.tolist():
-            field, _, text = keys[i].partition(b"\x00")
-            name = field.decode("utf-8")
-            if name not in self.fields:
-                continue
-            number = self.fields.index(name)
-            lo, hi = self.field_starts[number], self.field_starts[number + 1]
-            place = int(places[i])
-            while place < len(table) and table[place] == hashes[i]:
-                term = int(self.order[place])
-                if lo <= term < hi and keybytes[int(starts[term]) : int(starts[term + 1])] == text:
-                    found[i] = term
-                    break
-                place += 1
+        for n, (i, term, start, size, ok) in enumerate(
+            zip(hits.tolist(), terms.tolist(), starts.tolist(), sizes.tolist(), fits.tolist())
+        ):
+            if ok and keybytes[start : start + size] == parts[n][2]:
+                found[i] = term
+            elif int(places[i]) + 1 < len(table) and table[int(places[i]) + 1] == hashes[i]:
+                found[i] = self._find_among_equal(int(places[i]), numbers[n], parts[n][2])
         return found
+
+    def _find_among_equal(self, place: int, number: int, text: bytes) -> int:
+        """The term among the entries of one hash (two keys of one hash: rare)."""
+        if number < 0:
+            return -1
+        lo, hi = self.field_starts[number], self.field_starts[number + 1]
+        wanted = self.hashes[place]
+        while place < len(self.hashes) and self.hashes[place] == wanted:
+            term = int(self.order[place])
+            start, end = int(self.key_starts[term]), int(self.key_starts[term + 1])
+            if lo <= term < hi and self._keybytes[start:end] == text:
+                return term
+            place += 1
+        return -1
 
     def iter_keys(self) -> Iterable[tuple[str, str, int]]:
         """Every ``(field, text, term number)``: for checks and tools."""
