@@ -29,6 +29,11 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
+def analyze(analyzer: Any, text: str) -> list[str]:
+    """The term texts ``analyzer`` makes of ``text``: analyzers are tested as token lists."""
+    return [token.text for token in analyzer(text)]
+
+
 def make_settings(index: Path | str, **overrides: Any) -> Settings:
     """Settings for ``index``, whatever the environment of the test run says."""
     return Settings.load({"index": str(index), **overrides}, environ={})

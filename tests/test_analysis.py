@@ -6,9 +6,9 @@ import unicodedata
 
 import pytest
 
+from conftest import analyze
 from timkiem.analysis import (
     accented_analyzer,
-    analyze,
     bigram_analyzer,
     canonical_tones,
     fold,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import SegmentWriter
 
-from conftest import EXAMPLES, corpus_file
-from timkiem.analysis import accented_analyzer, analyze, bigram_analyzer, folded_analyzer
+from conftest import EXAMPLES, analyze, corpus_file
+from timkiem.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
 from timkiem.engine.segwriter import (
     BulkMpWriter,
     BulkWriter,

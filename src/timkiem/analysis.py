@@ -204,8 +204,3 @@ def folded_analyzer() -> CompositeAnalyzer:
 def bigram_analyzer() -> CompositeAnalyzer:
     """Adjacent folded syllable pairs ("cong_doan"): words of two syllables."""
     return folded_analyzer() | BiWordFilter(sep=BIGRAM_SEPARATOR)
-
-
-def analyze(analyzer: CompositeAnalyzer, text: str) -> list[str]:
-    """The term texts ``analyzer`` makes of ``text``."""
-    return [token.text for token in analyzer(text)]

@@ -23,7 +23,7 @@ from timkiem.errors import (
     SourceError,
 )
 from timkiem.records import Article, parse_article, record_id
-from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
+from timkiem.schema import FIELD_KINDS, TEXT_FIELDS
 from timkiem.sources import RawRecord, read_records
 from timkiem.storage import (
     IndexDirectory,
@@ -68,8 +68,8 @@ def article_document(article: Article) -> dict[str, Any]:
     for name in TEXT_FIELDS:
         text = getattr(article, name)
         if text:
-            for pattern in (FOLDED, ACCENTED, BIGRAM):
-                doc[pattern.format(name)] = text
+            for kind in FIELD_KINDS:
+                doc[kind(name)] = text
     return doc
 
 

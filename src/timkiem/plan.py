@@ -8,22 +8,24 @@ phrase: the word), and no excluded phrase. Scoring: the terms of
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from timkiem.engine.executor import Clause, Key, QueryPlan
 from timkiem.query import ParsedQuery, Word
 from timkiem.ranking import RANKING, Ranking, bigram_terms, bm25_params, scored_terms, scored_words
-from timkiem.schema import BIGRAM, FOLDED, TEXT_FIELDS
+from timkiem.schema import TEXT_FIELDS, folded_field, pair_field
 
 
-def _anywhere(pattern: str, text: str) -> tuple[Key, ...]:
-    """The term ``text`` of the ``pattern`` field of every text (title, body)."""
-    return tuple((pattern.format(name), text) for name in TEXT_FIELDS)
+def _anywhere(kind: Callable[[str], str], text: str) -> tuple[Key, ...]:
+    """The term ``text`` in the ``kind`` field of every text (title, body)."""
+    return tuple((kind(name), text) for name in TEXT_FIELDS)
 
 
 def phrase_clause(words: list[Word]) -> Clause:
     """Documents with every adjacent pair of ``words`` (or the one word)."""
     if len(words) == 1:
-        return (_anywhere(FOLDED, words[0].folded),)
-    return tuple(_anywhere(BIGRAM, pair) for pair in bigram_terms(words))
+        return (_anywhere(folded_field, words[0].folded),)
+    return tuple(_anywhere(pair_field, pair) for pair in bigram_terms(words))
 
 
 def build_plan(parsed: ParsedQuery, ranking: Ranking = RANKING) -> QueryPlan:
@@ -33,9 +35,8 @@ def build_plan(parsed: ParsedQuery, ranking: Ranking = RANKING) -> QueryPlan:
             excluded=tuple(phrase_clause(w) for w in parsed.excluded),
             params=bm25_params(ranking),
         )
-    match_any = tuple(
-        key for word in scored_words(parsed, ranking) for key in _anywhere(FOLDED, word.folded)
-    )
+    words = scored_words(parsed, ranking)
+    match_any = tuple(key for word in words for key in _anywhere(folded_field, word.folded))
     return QueryPlan(
         scored=tuple(scored_terms(parsed, ranking)),
         match_any=match_any,

@@ -16,7 +16,7 @@ from whoosh.scoring import BM25F
 
 from timkiem.engine.scoring import BM25Params
 from timkiem.query import ParsedQuery, Word
-from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
+from timkiem.schema import FIELD_KINDS, TEXT_FIELDS, accented_field, folded_field, pair_field
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ FUNCTION_WORDS = frozenset(
 
 def bm25_params(ranking: Ranking = RANKING) -> BM25Params:
     """The BM25F parameters of ``ranking``: titles have their own ``b``."""
-    titles = tuple((p.format("title"), ranking.title_b) for p in (FOLDED, ACCENTED, BIGRAM))
+    titles = tuple((kind("title"), ranking.title_b) for kind in FIELD_KINDS)
     return BM25Params(k1=ranking.k1, b=ranking.b, field_b=titles)
 
 
@@ -104,10 +104,10 @@ def scored_terms(parsed: ParsedQuery, ranking: Ranking = RANKING) -> list[tuple[
         field_weight = weights[name]
         for word, weight in words:
             if exact:
-                add(ACCENTED.format(name), word.accented, field_weight * weight * ranking.accented)
-                add(FOLDED.format(name), word.folded, field_weight * weight * ranking.folded)
+                add(accented_field(name), word.accented, field_weight * weight * ranking.accented)
+                add(folded_field(name), word.folded, field_weight * weight * ranking.folded)
             else:
-                add(FOLDED.format(name), word.folded, field_weight * weight)
+                add(folded_field(name), word.folded, field_weight * weight)
         for pair in bigram_terms(parsed.words):
-            add(BIGRAM.format(name), pair, field_weight * ranking.bigram)
+            add(pair_field(name), pair, field_weight * ranking.bigram)
     return terms

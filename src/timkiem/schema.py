@@ -14,9 +14,24 @@ from whoosh.formats import Frequency
 from timkiem.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
 
 TEXT_FIELDS = ("title", "body")
-ACCENTED = "{}_a"
-FOLDED = "{}_f"
-BIGRAM = "{}_b"
+
+
+def accented_field(text: str) -> str:
+    """The field of a text's accented syllables ("title" -> "title_a")."""
+    return f"{text}_a"
+
+
+def folded_field(text: str) -> str:
+    """The field of a text's folded syllables ("title" -> "title_f")."""
+    return f"{text}_f"
+
+
+def pair_field(text: str) -> str:
+    """The field of a text's folded syllable pairs ("title" -> "title_b")."""
+    return f"{text}_b"
+
+
+FIELD_KINDS = (folded_field, accented_field, pair_field)
 
 
 def _text(analyzer_factory, field_boost: float = 1.0) -> TEXT:  # type: ignore[no-untyped-def]
@@ -34,11 +49,11 @@ def build_schema() -> Schema:
         category=ID(sortable=True),
     )
     for name in TEXT_FIELDS:
-        schema.add(FOLDED.format(name), _text(folded_analyzer))
-        schema.add(ACCENTED.format(name), _text(accented_analyzer))
-        schema.add(BIGRAM.format(name), _text(bigram_analyzer))
+        schema.add(folded_field(name), _text(folded_analyzer))
+        schema.add(accented_field(name), _text(accented_analyzer))
+        schema.add(pair_field(name), _text(bigram_analyzer))
     return schema
 
 
 # The fields whose terms are scored: each text's folded, accented and pair fields.
-SCORED_FIELDS = tuple(p.format(n) for n in TEXT_FIELDS for p in (FOLDED, ACCENTED, BIGRAM))
+SCORED_FIELDS = tuple(kind(n) for n in TEXT_FIELDS for kind in FIELD_KINDS)

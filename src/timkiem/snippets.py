@@ -18,6 +18,7 @@ from timkiem.analysis import TOKEN_PATTERN, canonical, fold
 SNIPPET_CHARS = 200
 LEAD_CHARS = 50  # context kept before the first match of the excerpt
 ELLIPSIS = " … "
+MAX_STARTS = 200  # matches a snippet may start at (the first ones)
 
 
 @lru_cache(maxsize=512)
@@ -28,26 +29,35 @@ def _pattern(terms: frozenset[str]) -> re.Pattern[str]:
 
 def find_matches(text: str, terms: frozenset[str]) -> list[tuple[int, int, str]]:
     """Offsets in ``text`` (NFC) of the syllables whose folded form is in ``terms``,
-    each with that folded form."""
+    each with that folded form: every match a snippet can show.
+
+    A snippet starts at one of the first ``MAX_STARTS`` matches and spans
+    ``SNIPPET_CHARS``: matches further on are never shown, and are not sought
+    (a long text may hold thousands of "của" and "và").
+    """
     folded = fold(canonical(text))
     if len(folded) == len(text):
-        return [(m.start(), m.end(), m.group()) for m in _pattern(terms).finditer(folded)]
-    # lower() changed the length of some rare character: fold syllable by syllable
-    found = []
-    for m in TOKEN_PATTERN.finditer(text):
-        word = fold(canonical(m.group()))
-        if word in terms:
-            found.append((m.start(), m.end(), word))
+        matches: Iterable[tuple[int, int, str]] = (
+            (m.start(), m.end(), m.group()) for m in _pattern(terms).finditer(folded)
+        )
+    else:  # lower() changed the length of some rare character: fold syllable by syllable
+        words = ((m, fold(canonical(m.group()))) for m in TOKEN_PATTERN.finditer(text))
+        matches = ((m.start(), m.end(), word) for m, word in words if word in terms)
+    found: list[tuple[int, int, str]] = []
+    for match in matches:
+        if len(found) >= MAX_STARTS and match[0] > found[MAX_STARTS - 1][0] + SNIPPET_CHARS:
+            break
+        found.append(match)
     return found
 
 
 def _best_window(spans: list[tuple[int, int, str]]) -> int:
-    """Index of the match (among the first 200) that starts the window holding
+    """Index of the match (among the first ``MAX_STARTS``) that starts the window holding
     the most distinct words; one pass, the window's end only moves forward."""
     best, best_count = 0, 0
     counts: dict[str, int] = {}
     end = 0  # spans[i:end] are in the window of span i
-    for i, (start, _, word) in enumerate(spans[:200]):
+    for i, (start, _, word) in enumerate(spans[:MAX_STARTS]):
         end = max(end, i)
         limit = start + SNIPPET_CHARS - LEAD_CHARS
         while end < len(spans) and spans[end][1] <= limit:

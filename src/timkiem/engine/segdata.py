@@ -31,7 +31,6 @@ import json
 import mmap
 import os
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -365,14 +364,6 @@ class SegmentData:
                 return term
             place += 1
         return -1
-
-    def iter_keys(self) -> Iterable[tuple[str, str, int]]:
-        """Every ``(field, text, term number)``: for checks and tools."""
-        starts = self.key_starts.tolist()
-        raw = bytes(self._keybytes)
-        for number, field in enumerate(self.fields):
-            for term in range(self.field_starts[number], self.field_starts[number + 1]):
-                yield field, raw[starts[term] : starts[term + 1]].decode("utf-8"), term
 
 
 def open_file(path: str, segment_id: str, doc_count: int) -> SegmentData:
