@@ -73,8 +73,14 @@ _RELATED_HEADING = re.compile(
 )
 _HOME = re.compile(r"^(trang chủ|trang chính|home|bạn đang ở\s*:?|you are here\s*:?)$", re.I)
 _BYLINE_PREFIX = re.compile(
-    r"^(?:tác giả|người viết|bài(?:\s*(?:,|và)\s*ảnh)?|tin(?:\s*(?:,|và)\s*ảnh)?|"
-    r"bài viết|phóng viên|pv|ctv|nguồn|theo)\s*:\s*",
+    r"^(?:(?:tác giả|người viết|bài(?:\s*(?:,|và)\s*ảnh)?|tin(?:\s*(?:,|và)\s*ảnh)?|"
+    r"bài viết|phóng viên|pv|ctv|nguồn|theo)\s*:\s*|(?:theo|nguồn)\s+(?=\w))",
+    re.I,
+)
+_SEE_ALSO = re.compile(r"^(?:xem thêm|đọc thêm|mời xem thêm|mời đọc thêm|xem tiếp)\s*:", re.I)
+_FOOTER_LINE = re.compile(
+    r"(©|\(c\)|bản quyền|copyright|all rights reserved|giấy phép|chịu trách nhiệm|"
+    r"thiết kế bởi|designed by)",
     re.I,
 )
 _ARTICLE_TYPES = {
@@ -419,6 +425,16 @@ class _Page:
             items = _crumbs(node)
             if items:
                 return items
+        for node in self.tree.iter():  # "Trang chủ > Tin tức - Sự kiện" printed as text
+            if not isinstance(node.tag, str) or node.tag in ("html", "body", "head", "title"):
+                continue
+            text = _text(node)
+            if len(text) > 200 or not _CRUMB_TEXT.match(text):
+                continue
+            if not any(isinstance(c.tag, str) and _CRUMB_TEXT.match(_text(c)) for c in node):
+                items = [t for t in _CRUMB_SPLIT.split(text) if t and not _HOME.match(t)]
+                if items and all(len(t) < 100 for t in items):
+                    return items
         for item in self.ld:
             if "breadcrumblist" in _types(item):
                 elements = item.get("itemListElement") or []
@@ -534,7 +550,11 @@ class _Page:
 
 _SITE_NAME = re.compile(r"(^|[\s_-])logo($|[\s_-])|site-title|site-name|sitename")
 _TITLE_NAME = re.compile(r"title|headline|tieude|tieu-de")
-_CRUMB_NAME = re.compile(r"breadcrumb|pathway|duongdan|duong-dan")
+_CRUMB_NAME = re.compile(
+    r"breadcrumb|pathway|duongdan|duong-dan|(^|[\s_-])(path|crumbs?)($|[\s_-])"
+)
+_CRUMB_TEXT = re.compile(r"^(?:trang chủ|trang chính|home)\s*[»>›/|]\s*\S", re.I)
+_CRUMB_SPLIT = re.compile(r"\s*[»>›/|]\s*")
 _SAPO_NAME = re.compile(
     r"sapo|description|(^|[\s_-])lead|summary|chapeau|excerpt|tom-?tat|(^|[\s_-])intro"
 )
@@ -587,14 +607,13 @@ def _linked(node: Any) -> bool:
 
 
 def _same_or_part(text: str, candidate: str) -> bool:
-    """``text`` is ``candidate``, or one side of it split at a title separator."""
+    """``text`` is ``candidate``, or a part of it between title separators
+    ("Tin tức :: TEXT :: Site", "TEXT - Site", "Site | TEXT")."""
     a, b = _key(text), _key(candidate)
     if a == b:
         return True
-    if not b.startswith(a) and not b.endswith(a):
-        return False
-    rest = b[len(a) :] if b.startswith(a) else b[: len(b) - len(a)]
-    return bool(re.fullmatch(r"\s*(?:[-|–—»·>/]|::)\s*.+|.+\s*(?:[-|–—»·>/]|::)\s*", rest))
+    sep = r"\s*(?:[-|–—»·>/]|::)\s*"
+    return bool(re.search(f"(?:^|{sep}){re.escape(a)}(?:{sep}|$)", b))
 
 
 def _strip_site(text: str, sites: set[str]) -> str:
@@ -639,12 +658,28 @@ def _drop_related(heading: Any) -> None:
             parent = parent.getparent()
             continue
         break
-    if box is heading:
+    if box is heading:  # no box of its own: drop the links that follow it
         following = heading.getnext()
-        if following is not None and following.tag in ("ul", "ol", "div"):
+        while following is not None and _link_run(following):
+            after = following.getnext()
             following.drop_tree()
+            following = after
     if box.getparent() is not None:
         box.drop_tree()
+
+
+def _link_run(node: Any) -> bool:
+    """Whether a sibling after a "Các tin khác" heading is still part of its list:
+    a line break, a link, or a block that is mostly links, with no prose after it."""
+    if not isinstance(node.tag, str) or len((node.tail or "").strip()) > 25:
+        return False
+    if node.tag in ("br", "a"):
+        return True
+    text = len(_text(node))
+    links = sum(len(_text(a)) for a in node.iter("a"))
+    return node.tag in ("ul", "ol", "div", "p", "span", "li", "table") and (
+        text == 0 or links >= 0.6 * text
+    )
 
 
 def _byline(lines: list[str]) -> str | None:
@@ -689,7 +724,13 @@ def extract_page(content: bytes, source: str, relative: str) -> PageResult:
     lines = page.body_lines()
     if title:
         lines = [line for line in lines if _key(line) != _key(title)]
-    lines = [line for line in lines if not _is_date_line(line)]
+    lines = [
+        line
+        for line in lines
+        if not (_is_date_line(line) or _CRUMB_TEXT.match(line) or _SEE_ALSO.match(line))
+    ]
+    while lines and _FOOTER_LINE.search(lines[-1]) and len(lines[-1]) < 300:
+        lines.pop()  # a footer that came through: copyright, address, licence
     author_line = _byline(lines)
     if author_line is not None:
         lines = lines[:-1]
