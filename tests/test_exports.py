@@ -115,6 +115,16 @@ def test_a_bad_map_is_a_clean_error(tmp_path: Path) -> None:
     result = run("ingest", str(EXAMPLES), "--map", "x", "--index", str(tmp_path / "i"))
     assert result.exit_code == 2
     assert "Invalid value for '--map': 'x' is not FIELD=COLUMN" in result.stderr
+    result = run("ingest", "--format", "html", str(tmp_path), "--map", "id=Mã", "--dry-run")
+    assert result.exit_code == 2
+    assert "Invalid value for '--map': names the columns of CSV or JSON records" in result.stderr
+
+
+def test_records_in_timkiem_s_own_names_are_passed_through_unchanged() -> None:
+    columns = ColumnMap()
+    record = {"id": "1", "title": "A", "body": "B", "Lượt xem": "5"}
+    assert columns.apply(record) is record
+    assert columns.apply(dict(record)) == record
 
 
 def test_export_round_trips_through_reindex(tmp_path: Path) -> None:

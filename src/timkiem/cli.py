@@ -76,7 +76,7 @@ def _write_batch(
     format: str,
     mapping: tuple[str, ...],
 ) -> None:
-    columns = _columns(mapping)
+    columns = _columns(mapping, format)
     counted = format == "records" and "-" not in paths
     total = sum(count_records(p) for p in paths) if counted else None
     show = total is not None and total > 200 and sys.stderr.isatty()
@@ -105,7 +105,12 @@ def _write_batch(
     click.echo(report.summary())
 
 
-def _columns(mapping: tuple[str, ...]) -> ColumnMap:
+def _columns(mapping: tuple[str, ...], format: str = "records") -> ColumnMap:
+    if mapping and format != "records":
+        raise click.BadParameter(
+            "names the columns of CSV or JSON records; saved pages (--format html) have none",
+            param_hint="'--map'",
+        )
     try:
         return ColumnMap(parse_mapping(mapping))
     except InvalidParameter as exc:
@@ -120,7 +125,7 @@ def _dry_run(
     mapping: tuple[str, ...],
 ) -> None:
     """Print the records a write would make, as JSON Lines; write nothing."""
-    columns = _columns(mapping)
+    columns = _columns(mapping, format)
     with _reported():
         articles, report = Indexer(settings).check(list(paths), format=format, columns=columns)
     for article in articles:

@@ -71,22 +71,20 @@ class ColumnMap:
     """Renames the columns of one export's records to timkiem's field names."""
 
     explicit: dict[str, str] = field(default_factory=dict)  # field -> column, from --map
+    _plans: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict, repr=False)
 
     def apply(self, data: Any) -> Any:
         """The record with its columns renamed; a field already present is never replaced."""
         if not isinstance(data, dict):
             return data
-        wanted = {fold(column): name for name, column in self.explicit.items()}
-        renames: dict[str, str] = {}  # column -> field; the first column found for a field
-        for key in data:
-            folded = fold(str(key))
-            name = wanted.get(folded)
-            if name is None and key not in FIELDS:
-                name = _BY_ALIAS.get(folded)
-                if name in self.explicit:  # the staff named another column for it
-                    name = None
-            if name is not None and name not in renames.values():
-                renames[key] = name
+        keys = tuple(data)
+        renames = self._plans.get(keys)
+        if renames is None:
+            if len(self._plans) >= 10_000:  # records of ever new shapes: do not grow forever
+                self._plans.clear()
+            renames = self._plans[keys] = self._plan(keys)
+        if not renames and SUMMARY not in data:
+            return data  # the common case: timkiem's own field names
         out = {k: v for k, v in data.items() if k not in renames}
         for key, name in renames.items():
             if name in out:  # the record has the field itself: keep the column as it is
@@ -104,6 +102,21 @@ class ColumnMap:
         elif summary is not None:
             out[SUMMARY] = summary
         return out
+
+    def _plan(self, keys: tuple[str, ...]) -> dict[str, str]:
+        """Column -> field for records with these keys (the first column found for a field)."""
+        wanted = {fold(column): name for name, column in self.explicit.items()}
+        renames: dict[str, str] = {}
+        for key in keys:
+            folded = fold(str(key))
+            name = wanted.get(folded)
+            if name is None and key not in FIELDS:
+                name = _BY_ALIAS.get(folded)
+                if name in self.explicit:  # the staff named another column for it
+                    name = None
+            if name is not None and name not in renames.values():
+                renames[key] = name
+        return renames
 
 
 def explain_missing(message: str, data: Any, columns: ColumnMap) -> str:

@@ -127,9 +127,9 @@ class Batch:
                     records = read_records(path)
                 for record in records:
                     if record.error is None:
-                        record = RawRecord(
-                            record.source, record.line, self.columns.apply(record.data)
-                        )
+                        data = self.columns.apply(record.data)
+                        if data is not record.data:
+                            record = RawRecord(record.source, record.line, data)
                     yield record
             except SourceError as exc:
                 yield Problem(exc.source, exc.line, None, exc.message)
