@@ -389,10 +389,10 @@ class System:
 
 def _timkiem_open(dest: Path) -> tuple[Callable[[Params], None], Callable[[], None]]:
     """An engine as a server has it: frequent terms read before measuring."""
-    engine = SearchEngine(Settings.load({"index": str(dest)}), prefetch=True)
+    engine = SearchEngine(Settings.load({"index": str(dest)}))
     began = time.perf_counter()
     engine.health()
-    engine.snapshot().warm.wait(300)
+    engine.snapshot()
     say(f"timkiem: in-process engine warm after {time.perf_counter() - began:.1f} s")
     return engine_ask(engine), engine.close
 
@@ -511,6 +511,175 @@ def search(
             server.stop()
 
 
+# -- freshness, cold start and long questions (timkiem only) -----------------------
+
+
+def _new_article(number: int) -> dict[str, str]:
+    """An article whose title holds a word no corpus text has, to find it by."""
+    marker = f"tkfresh{number:03d}x"
+    return {
+        "id": f"bench-fresh-{number}-{time.time_ns()}",
+        "title": f"Công đoàn tỉnh tổ chức hội nghị {marker}",
+        "body": f"Bài viết số {number} về hoạt động công đoàn cơ sở {marker}.",
+        "date": "2026-01-15T09:00:00+07:00",
+        "category": "Bench",
+    }
+
+
+def _windows(
+    samples: list[tuple[float, float]], started: float, seconds: float, width: float
+) -> list[tuple[float, float, int]]:
+    """(p50, p99, count) of the latencies in each ``width``-second window."""
+    found = []
+    for n in range(int(seconds // width)):
+        lo, hi = started + n * width, started + (n + 1) * width
+        values = [ms for at, ms in samples if lo <= at < hi]
+        found.append((percentile(values, 50), percentile(values, 99), len(values)))
+    return found
+
+
+def freshness(
+    label: str,
+    dest: Path,
+    corpus: Corpus,
+    args: argparse.Namespace,
+    work: Path,
+    figures: dict[str, float],
+) -> None:
+    """A warm server under ``args.clients`` clients while one article is ingested
+    every 10 s for ``args.fresh_seconds``: latency per 10-s window against the warm
+    figures of the same server, and how long each article took to be found."""
+    port = free_port()
+    server = Server(TIMKIEM.serve(dest, port), port, work / f"timkiem-fresh-{label}.log")
+    env = {**os.environ, "TIMKIEM_INDEX": str(dest)}
+    try:
+        wait_warm(server)
+        client = Client(server.port)
+        mix = QueryMix(corpus, 50_000).take(args.queries)
+        timings = [ms for _, ms in time_queries(mix, client.ask)]
+        figures[f"{label}_http_p50"] = percentile(timings, 50)
+        figures[f"{label}_http_p99"] = percentile(timings, 99)
+        warm = throughput(server.port, corpus, args.clients, args.warm_seconds)
+        figures[f"{label}_fresh_warm_p50"] = warm["p50"]
+        figures[f"{label}_fresh_warm_p99"] = warm["p99"]
+        samples: list[tuple[float, float]] = []
+        stop = threading.Event()
+
+        def load(number: int) -> None:
+            client = Client(server.port)
+            mix = QueryMix(corpus, 30_000 + number)
+            while not stop.is_set():
+                began = time.perf_counter()
+                client.get(mix.next())
+                samples.append((began, (time.perf_counter() - began) * 1000))
+
+        threads = [threading.Thread(target=load, args=(n,)) for n in range(args.clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        searchable: list[float] = []
+        probe = Client(server.port)
+        number = 0
+        while time.perf_counter() - started < args.fresh_seconds:
+            due = started + number * 10
+            time.sleep(max(0.0, due - time.perf_counter()))
+            record = _new_article(number)
+            path = work / f"fresh-{label}-{number}.jsonl"
+            path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+            done = subprocess.run(
+                [sys.executable, "-m", "timkiem", "ingest", str(path)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode:
+                raise SystemExit(f"ingest failed: {done.stderr}")
+            committed = time.perf_counter()
+            marker = record["title"].split()[-1]
+            while time.perf_counter() - committed < 30:
+                probe.conn.request("GET", "/search?" + urlencode({"q": marker}))
+                resp = probe.conn.getresponse()
+                body = json.loads(resp.read())
+                if body.get("total"):
+                    break
+                time.sleep(0.005)
+            searchable.append(time.perf_counter() - committed)
+            number += 1
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        windows = _windows(samples, started, args.fresh_seconds, 10.0)
+        for n, (p50, p99, count) in enumerate(windows):
+            say(f"{label} window {n:2d}: p50 {p50:6.2f} ms, p99 {p99:6.2f} ms ({count} queries)")
+        figures[f"{label}_fresh_worst_p50"] = max(w[0] for w in windows)
+        figures[f"{label}_fresh_worst_p99"] = max(w[1] for w in windows)
+        figures[f"{label}_fresh_p50_ratio"] = figures[f"{label}_fresh_worst_p50"] / warm["p50"]
+        figures[f"{label}_fresh_p99_ratio"] = figures[f"{label}_fresh_worst_p99"] / warm["p99"]
+        figures[f"{label}_fresh_searchable_max_s"] = max(searchable)
+        figures[f"{label}_fresh_searchable_median_s"] = statistics.median(searchable)
+        say(f"articles searchable after commit: {', '.join(f'{s:.3f}' for s in searchable)} s")
+    finally:
+        server.stop()
+
+
+def cold_start(
+    dest: Path, corpus: Corpus, args: argparse.Namespace, work: Path, figures: dict[str, float]
+) -> None:
+    """Latency of the first 5 seconds after ``timkiem serve`` starts (one client)."""
+    port = free_port()
+    server = Server(TIMKIEM.serve(dest, port), port, work / "timkiem-cold.log")
+    try:
+        client = Client(server.port)
+        mix = QueryMix(corpus, 40_000)
+        timings: list[float] = []
+        while time.perf_counter() - server.started < 5.0:
+            params = mix.next()
+            began = time.perf_counter()
+            client.ask(params)
+            timings.append((time.perf_counter() - began) * 1000)
+        figures["cold_p50"] = percentile(timings, 50)
+        figures["cold_p99"] = percentile(timings, 99)
+        say(f"first 5 s after start: {len(timings)} queries")
+    finally:
+        server.stop()
+
+
+def long_questions(args: argparse.Namespace, work: Path, figures: dict[str, float]) -> None:
+    """20-word questions over an index of 1,000 passages, over HTTP."""
+    passages = args.corpus / "relevance" / "ViMedAQA_v2-passages.jsonl.gz"
+    queries = args.corpus / "relevance" / "ViMedAQA_v2-queries.jsonl.gz"
+    if not passages.exists() or not queries.exists():
+        say(f"skipping long questions: {passages} is not present")
+        return
+    src = work / "passages.jsonl"
+    with open(src, "w", encoding="utf-8") as out:
+        for line in read_lines(passages, 1000):
+            out.write(line)
+    dest = work / "timkiem-passages"
+    shutil.rmtree(dest, ignore_errors=True)
+    subprocess.run(
+        [sys.executable, "-m", "timkiem", "reindex", str(src), "--index", str(dest)],
+        check=True,
+        capture_output=True,
+    )
+    questions = []
+    for line in read_lines(queries, None):
+        words = json.loads(line)["query"].split()
+        if len(words) >= 20:
+            questions.append(" ".join(words[:20]))
+    port = free_port()
+    server = Server(TIMKIEM.serve(dest, port), port, work / "timkiem-passages.log")
+    try:
+        client = Client(server.port)
+        timings = time_queries([{"q": q, "page": "1"} for q in questions[:300]], client.ask)
+        ms = [t for _, t in timings]
+        figures["long_q_p50"] = percentile(ms, 50)
+        figures["long_q_p99"] = percentile(ms, 99)
+        say(f"long questions: {len(ms)} of 20 words")
+    finally:
+        server.stop()
+
+
 # -- the table ------------------------------------------------------------------
 
 
@@ -560,12 +729,34 @@ def rows(rss_count: int, full_count: int) -> list[Row]:
         Row("server ready after start", "ready_s", "s", 1.0),
         Row("  warm (frequent terms read) after start", "warm_s", "s"),
     ]
+    corpora = (("rss", "news items", 3.0, 15.0), ("full", "full articles", 5.0, 25.0))
+    for label, title, p50, p99 in corpora:
+        table += [
+            Row(f"{title}: warm HTTP p50 (1 client)", f"{label}_http_p50", ms, p50),
+            Row(f"{title}: warm HTTP p99 (1 client)", f"{label}_http_p99", ms, p99),
+            Row("  warm under load p50", f"{label}_fresh_warm_p50", ms),
+            Row("  warm under load p99", f"{label}_fresh_warm_p99", ms),
+            Row("  ingesting every 10 s: worst window p50", f"{label}_fresh_worst_p50", ms),
+            Row("  ingesting every 10 s: worst window p99", f"{label}_fresh_worst_p99", ms),
+            Row("  worst window / warm, p50", f"{label}_fresh_p50_ratio", "x", 1.25),
+            Row("  worst window / warm, p99", f"{label}_fresh_p99_ratio", "x", 1.25),
+            Row("  searchable after commit, max", f"{label}_fresh_searchable_max_s", "s", 1.0),
+            Row("  new article searchable, median", f"{label}_fresh_searchable_median_s", "s"),
+        ]
+    table += [
+        Row("first 5 s after start p50 (news items)", "cold_p50", ms, 3.0),
+        Row("first 5 s after start p99 (news items)", "cold_p99", ms, 15.0),
+        Row("20-word questions, 1,000 passages, p50", "long_q_p50", ms, 3.0),
+        Row("20-word questions, 1,000 passages, p99", "long_q_p99", ms),
+    ]
     return table
 
 
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
+    if unit == "x":
+        return f"{value:.2f}x"
     if unit in ("/s", "q/s", "MB", ""):
         return f"{value:,.0f}{' ' + unit if unit else ''}"
     return f"{value:,.2f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
@@ -641,6 +832,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="reuse the indexes already built in --work (no ingest figures)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--fresh-seconds",
+        type=float,
+        help="length of each freshness run, one ingest every 10 s (default 120)",
+    )
+    parser.add_argument(
+        "--warm-seconds", type=float, help="load before each freshness run (default 20)"
+    )
+    parser.add_argument(
+        "--skip-freshness",
+        action="store_true",
+        help="skip the freshness, cold-start and long-question runs",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.rss_limit = args.rss_limit or (20_000 if quick else None)
@@ -648,6 +852,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.runs = args.runs or (1 if quick else 3)
     args.queries = args.queries or (100 if quick else 300)
     args.duration = args.duration or (10.0 if quick else 60.0)
+    args.fresh_seconds = args.fresh_seconds or (30.0 if quick else 120.0)
+    args.warm_seconds = args.warm_seconds or (10.0 if quick else 20.0)
     if args.reuse and args.work is None:
         parser.error("--reuse needs --work")
     return args
@@ -672,6 +878,12 @@ def main(argv: list[str] | None = None) -> None:
                 ingest(system, sources, args, work, figures[system.name])
         for system in systems:
             search(system, corpus, args, work, figures[system.name])
+        if not args.skip_freshness:
+            ours = figures["timkiem"]
+            freshness("rss", work / "timkiem-rss", corpus, args, work, ours)
+            freshness("full", work / "timkiem-full", load_corpus(full), args, work, ours)
+            cold_start(work / "timkiem-rss", corpus, args, work, ours)
+            long_questions(args, work, ours)
     finally:
         if args.work is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)

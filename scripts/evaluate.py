@@ -273,8 +273,8 @@ def build_engine(
     began = time.perf_counter()
     Indexer(settings).reindex([str(docs)])
     took = time.perf_counter() - began
-    engine = SearchEngine(settings, ranking, prefetch=True)
-    engine.snapshot().warm.wait(300)
+    engine = SearchEngine(settings, ranking)
+    engine.snapshot()
     return engine, took
 
 

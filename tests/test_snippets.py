@@ -14,7 +14,7 @@ def test_folded_terms_mark_the_accented_original() -> None:
 
 
 def test_whole_syllables_only() -> None:
-    assert find_matches("Hoàng hoà hoan", frozenset({"hoa"})) == [(6, 9)]
+    assert find_matches("Hoàng hoà hoan", frozenset({"hoa"})) == [(6, 9, "hoa")]
 
 
 def test_the_window_goes_where_most_query_words_are() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from typing import Any
 
 import falcon
@@ -25,6 +26,8 @@ from timkiem.errors import (
     InvalidParameter,
     TimkiemError,
 )
+from timkiem.logs import AccessLog
+from timkiem.metrics import UNMATCHED, Metrics
 from timkiem.search import SearchEngine, SearchRequest
 
 log = logging.getLogger("timkiem.api")
@@ -88,6 +91,55 @@ class StatsResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.engine.stats()
+
+
+class MetricsResource:
+    """``GET /metrics``: the server's metrics in Prometheus text format."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.data, resp.content_type = self.metrics.exposition()
+
+
+class RequestObserver:
+    """Counts each request in the metrics (by route template) and writes the access log."""
+
+    def __init__(
+        self, metrics: Metrics, access_log: AccessLog | None, engine: SearchEngine
+    ) -> None:
+        self.metrics = metrics
+        self.access_log = access_log
+        self.generation = engine.directory.generation_probe()
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        started: float | None = req.context.get("started")
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        endpoint = req.uri_template or UNMATCHED
+        media = resp.media if endpoint == "/search" else None
+        total = media.get("total") if isinstance(media, dict) else None
+        partial = bool(media.get("partial")) if isinstance(media, dict) else False
+        self.metrics.observe_request(endpoint, req.method, resp.status_code, seconds)
+        if isinstance(total, int):
+            self.metrics.observe_search(total, partial)
+        if self.access_log is not None:
+            self.access_log.record(
+                method=req.method,
+                path=req.path,
+                status=resp.status_code,
+                took_ms=seconds * 1000,
+                query=req.get_param("q") if endpoint == "/search" else None,
+                results=total if isinstance(total, int) else None,
+                partial=partial,
+                generation=self.generation(),
+                client=req.remote_addr,
+            )
 
 
 class SecurityHeaders:
@@ -158,11 +210,22 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon
 
 
 def create_app(
-    settings: Settings | None = None, engine: SearchEngine | None = None
+    settings: Settings | None = None,
+    engine: SearchEngine | None = None,
+    *,
+    metrics: Metrics | None = None,
+    metrics_route: bool = True,
+    access_log: AccessLog | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
-    """Build the WSGI application; nothing is opened until the first request."""
+    """Build the WSGI application; nothing is opened until the first request.
+
+    Requests are counted in ``metrics`` (by default a new registry of this
+    app's own), served at ``/metrics`` unless ``metrics_route`` is false (the
+    server then serves them on another port), and logged to ``access_log``.
+    """
     settings = settings or Settings.load()
     engine = engine or SearchEngine(settings)
+    metrics = metrics or Metrics(engine.health, settings.index)
     middleware: list[Any] = [SecurityHeaders()]
     origins = settings.allowed_origins
     if origins:
@@ -176,6 +239,9 @@ def create_app(
     app.add_route("/articles/{article_id:path}", ArticleResource(engine))
     app.add_route("/health", HealthResource(engine))
     app.add_route("/stats", StatsResource(engine))
+    app.add_middleware(RequestObserver(metrics, access_log, engine))
+    if metrics_route:
+        app.add_route("/metrics", MetricsResource(metrics))
 
     app.add_error_handler(Exception, _handle_unexpected)
     app.add_error_handler(TimkiemError, _handle_timkiem_error)

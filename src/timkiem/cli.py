@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
-import logging
 import os
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +18,9 @@ from timkiem.columns import ColumnMap, parse_mapping
 from timkiem.config import SETTINGS_HELP, Settings
 from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
 from timkiem.export import export_line, stored_records
-from timkiem.indexer import FORMATS, Indexer, IngestReport
+from timkiem.indexer import FORMATS as INPUT_FORMATS
+from timkiem.indexer import Indexer, IngestReport
+from timkiem.logs import FORMATS, configure_logging, default_logging
 from timkiem.search import SORTS, SearchEngine, SearchRequest
 from timkiem.sources import count_records
 
@@ -34,6 +35,38 @@ def index_option(func: F) -> F:
         metavar="DIR",
         help=SETTINGS_HELP["index"] + " [default: ./index, or $TIMKIEM_INDEX]",
     )(func)
+
+
+def log_options(func: F) -> F:
+    """``--log-format`` and ``--log-file``, applied before the command runs."""
+
+    @functools.wraps(func)
+    def configured(*args: Any, log_format: str, log_file: str | None, **kwargs: Any) -> Any:
+        if log_format != "text" or log_file:
+            try:
+                configure_logging(log_format, log_file)
+            except OSError as exc:
+                raise click.ClickException(
+                    f"--log-file {log_file}: cannot open it ({exc.strerror or exc}); "
+                    "choose a file in a directory the server's user can write"
+                ) from None
+        return func(*args, **kwargs)
+
+    configured = click.option(
+        "--log-file",
+        metavar="PATH",
+        default=None,
+        help="Append log messages to PATH instead of standard error "
+        "(reopened on SIGHUP, for log rotation).",
+    )(configured)
+    configured = click.option(
+        "--log-format",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="Log messages as text lines or as one JSON object per line.",
+    )(configured)
+    return configured  # type: ignore[return-value]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -63,9 +96,7 @@ def _reported() -> Iterator[None]:
 @click.version_option(__version__, prog_name="timkiem")
 def cli() -> None:
     """timkiem: search and indexing for Vietnamese news articles."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    default_logging()
 
 
 def _write_batch(
@@ -165,7 +196,7 @@ def batch_options(func: F) -> F:
     func = click.option(
         "--format",
         "format",
-        type=click.Choice(FORMATS),
+        type=click.Choice(INPUT_FORMATS),
         default="records",
         show_default=True,
         help="records: JSON Lines, JSON or CSV files; html: saved article pages "
@@ -181,6 +212,7 @@ def batch_options(func: F) -> F:
 )
 @batch_options
 @index_option
+@log_options
 def ingest(
     paths: tuple[str, ...],
     skip_invalid: bool,
@@ -210,6 +242,7 @@ def ingest(
 )
 @batch_options
 @index_option
+@log_options
 def reindex(
     paths: tuple[str, ...],
     skip_invalid: bool,
@@ -231,6 +264,7 @@ def reindex(
 @click.argument("ids", nargs=-1, required=True, metavar="ID...")
 @click.option("--missing-ok", is_flag=True, help="An id that is not in the index is no error.")
 @index_option
+@log_options
 def delete(ids: tuple[str, ...], missing_ok: bool, index: str | None) -> None:
     """Delete articles by id (all or none: an unknown id deletes nothing, unless
     --missing-ok)."""
@@ -250,6 +284,7 @@ def delete(ids: tuple[str, ...], missing_ok: bool, index: str | None) -> None:
     help="Where to write the JSON Lines ('-' = standard output).",
 )
 @index_option
+@log_options
 def export(output: str, index: str | None) -> None:
     """Write every stored article as JSON Lines that 'timkiem reindex' accepts unchanged."""
     settings = _settings(index=index)
@@ -349,37 +384,89 @@ def search(
 @click.option("--host", default=None, help=SETTINGS_HELP["host"] + " [default: 127.0.0.1]")
 @click.option("--port", type=int, default=None, help=SETTINGS_HELP["port"] + " [default: 8000]")
 @click.option("--threads", type=int, default=None, help=SETTINGS_HELP["threads"] + " [default: 2]")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    metavar="PORT",
+    help="Serve /metrics (Prometheus) on 127.0.0.1:PORT instead of the API's port.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log one line per request (method, path, status, time, results, generation).",
+)
+@click.option(
+    "--log-client-address",
+    is_flag=True,
+    help="Write the client's address in the access log (left out by default).",
+)
 @index_option
-def serve(host: str | None, port: int | None, threads: int | None, index: str | None) -> None:
-    """Serve the HTTP API with waitress."""
+@log_options
+def serve(
+    host: str | None,
+    port: int | None,
+    threads: int | None,
+    metrics_port: int | None,
+    access_log: bool,
+    log_client_address: bool,
+    index: str | None,
+) -> None:
+    """Serve the HTTP API with waitress; SIGINT or SIGTERM stops it."""
     import waitress
 
     from timkiem.api import create_app
+    from timkiem.logs import AccessLog
+    from timkiem.metrics import Metrics
+    from timkiem.serving import announce, logs_to_file, signal_handlers
 
     settings = _settings(index=index, host=host, port=port, threads=threads)
     _fewer_malloc_arenas(2)
-    engine = SearchEngine(settings, prefetch=True)
+    engine = SearchEngine(settings)
     health = engine.health()
     if health["status"] != "ok":
-        click.echo(f"warning: {health['reason']}", err=True)
-    app = create_app(settings, engine)
-    click.echo(f"serving {settings.index} on http://{settings.host}:{settings.port}", err=True)
-
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(0)  # waitress closes its sockets and threads on SystemExit
-
-    signal.signal(signal.SIGTERM, stop)
+        announce(health["reason"], warning=True)
+    metrics = Metrics(engine.health, settings.index)
+    app = create_app(
+        settings,
+        engine,
+        metrics=metrics,
+        metrics_route=metrics_port is None,
+        access_log=AccessLog(client_address=log_client_address) if access_log else None,
+    )
+    metrics_server = None
+    if metrics_port is not None:
+        try:
+            metrics_server = metrics.serve("127.0.0.1", metrics_port)
+        except OSError as exc:
+            engine.close()
+            raise click.ClickException(
+                f"--metrics-port {metrics_port}: cannot listen on 127.0.0.1:{metrics_port} "
+                f"({exc.strerror or exc}); choose a free port"
+            ) from None
+    where = f"http://{settings.host}:{settings.port}"
+    if metrics_server is not None:
+        where += f" (metrics on http://127.0.0.1:{metrics_server.port}/metrics)"
+    announce(f"serving {settings.index} on {where}")
     try:
-        waitress.serve(
-            app, host=settings.host, port=settings.port, threads=settings.threads, ident="timkiem"
-        )
+        with signal_handlers(reopen_logs=logs_to_file()):
+            waitress.serve(
+                app,
+                host=settings.host,
+                port=settings.port,
+                threads=settings.threads,
+                ident="timkiem",
+            )
     except OSError as exc:  # the address is taken or cannot be bound
         raise click.ClickException(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
         ) from None
     finally:
+        if metrics_server is not None:
+            metrics_server.close()
         engine.close()
-    click.echo("stopped", err=True)
+    announce("stopped")
 
 
 def _fewer_malloc_arenas(count: int) -> None:

@@ -27,7 +27,6 @@ class Settings:
     max_result_window: int = 1000
     query_time_limit: float = 2.0
     cache_size: int = 1024
-    term_cache_mb: float = 192.0
     lock_timeout: float = 10.0
     max_text_length: int = 1_000_000
     ingest_procs: int = 0
@@ -71,8 +70,6 @@ class Settings:
         for name in ("query_time_limit", "lock_timeout"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must not be negative")
-        if self.term_cache_mb < 0:
-            raise ConfigError(f"{ENV_PREFIX}TERM_CACHE_MB must not be negative")
         for name in ("cache_size", "ingest_procs"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must not be negative")
@@ -110,8 +107,6 @@ SETTINGS_HELP: dict[str, str] = {
     "query_time_limit": "Seconds a query may spend ranking before it returns the "
     "partial results found so far, flagged as such (0 = no limit).",
     "cache_size": "Queries whose results are kept in memory per index generation (0 = off).",
-    "term_cache_mb": "Megabytes of term postings and scores kept in memory per index "
-    "generation; the most used terms stay (the server's memory grows up to about this).",
     "lock_timeout": "Seconds a writer waits for another writer to finish.",
     "max_text_length": "Longest accepted title or body of an article, in characters.",
     "ingest_procs": "Processes used to index a large batch (0 = one per CPU core, at most 4, "

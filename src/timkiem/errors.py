@@ -83,3 +83,12 @@ class IndexLocked(TimkiemError):
 
 class WriterFailed(TimkiemError):
     """A process of a multi-process writer failed; nothing was committed."""
+
+
+class StorageError(TimkiemError):
+    """The index cannot be written (disk full, read-only, permissions); the last commit stays."""
+
+    def __init__(self, message: str, path: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno

@@ -13,9 +13,9 @@ from typing import Any
 from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
 
-from timkiem.bulk import BulkMpWriter, BulkWriter
 from timkiem.columns import ColumnMap, explain_missing
 from timkiem.config import Settings
+from timkiem.engine.segwriter import BulkMpWriter, BulkWriter
 from timkiem.errors import (
     ArticleNotFound,
     InvalidInput,
@@ -28,7 +28,12 @@ from timkiem.errors import (
 from timkiem.records import Article, parse_article, record_id
 from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
 from timkiem.sources import RawRecord, read_records
-from timkiem.storage import IndexDirectory, remove_new_files
+from timkiem.storage import (
+    IndexDirectory,
+    remove_new_files,
+    remove_uncommitted_files,
+    storage_errors,
+)
 
 Progress = Callable[[int], None]
 LARGE_BATCH_BYTES = 4 << 20  # input files from which an automatic writer uses every core
@@ -162,6 +167,58 @@ def _batch(paths: Iterable[str], format: str, columns: ColumnMap | None) -> Batc
     return Batch(list(paths), format, columns or ColumnMap())
 
 
+def _start_writer(index: FileIndex, make: Callable[[], IndexWriter]) -> IndexWriter:
+    """``make()`` a writer of ``index``; if it fails to start (a full disk...), unlock.
+
+    Whoosh's writer takes the index's lock first, then creates its files: when
+    that fails, nothing else would release the lock.
+    """
+    taken: list[Any] = []
+    real_lock = index.lock
+
+    def lock(name: str) -> Any:
+        taken.append(real_lock(name))
+        return taken[-1]
+
+    index.lock = lock
+    try:
+        return make()
+    except BaseException:
+        for held in taken:
+            if getattr(held, "fd", None) is not None:
+                held.release()
+        raise
+    finally:
+        del index.lock
+
+
+def _commit_or_clean_up(writer: IndexWriter, folder: str, before: set[str]) -> None:
+    """Commit; if that fails (a full disk...), unlock and remove what it left.
+
+    A commit that failed before its table of contents went live leaves new
+    segment files no reader sees: they are removed, so the generation is again
+    byte for byte its last commit.
+    """
+    try:
+        writer.commit()
+    except BaseException:
+        try:
+            _cancel(writer)
+        finally:
+            remove_uncommitted_files(folder, before)
+        raise
+
+
+def _cancel(writer: IndexWriter) -> None:
+    """Cancel ``writer``; if it fails half closed (a full disk...), still release its lock."""
+    try:
+        writer.cancel()
+    except Exception:
+        lock = getattr(writer, "writelock", None)
+        if lock is not None and getattr(lock, "fd", None) is not None:
+            lock.release()
+
+
 class Indexer:
     """Adds, replaces and deletes articles; rebuilds the index."""
 
@@ -175,8 +232,8 @@ class Indexer:
         # worker that is still exiting: wait for it rather than fail.
         timeout = self.settings.lock_timeout
         if procs > 1:
-            return BulkMpWriter(index, procs=procs, timeout=timeout)
-        return BulkWriter(index, timeout=timeout)
+            return _start_writer(index, lambda: BulkMpWriter(index, procs=procs, timeout=timeout))
+        return _start_writer(index, lambda: BulkWriter(index, timeout=timeout))
 
     def _articles(
         self, batch: Batch, report: IngestReport, seen: dict[str, str]
@@ -293,7 +350,10 @@ class Indexer:
         """
         batch = _batch(paths, format, columns)
         started = time.monotonic()
-        with self.directory.writer_lock(self.settings.lock_timeout):
+        with (
+            storage_errors(self.directory.path, "ingesting"),
+            self.directory.writer_lock(self.settings.lock_timeout),
+        ):
             name = self.directory.current_name()
             fresh = name is None
             if name is None:
@@ -326,17 +386,22 @@ class Indexer:
         folder = index.storage.folder
         before = set(os.listdir(folder))
         procs = writer_procs(self.settings.ingest_procs, batch.paths)
-        writer = self._writer(index, procs)
+        writer: IndexWriter | None = None
 
         def cancel() -> None:
-            writer.cancel()
-            remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
+            try:
+                if writer is not None:
+                    _cancel(writer)
+            finally:
+                remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
 
         try:
+            writer = self._writer(index, procs)
             report, winners = self._write(writer, index, batch, skip_invalid, progress, fresh)
             if winners is not None and not (report.problems and not skip_invalid):
                 # an id came twice: write again, each id from its last record only
                 cancel()
+                writer = None
                 writer = self._writer(index, procs)
                 report, _ = self._write(
                     writer, index, batch, skip_invalid, progress, fresh, winners
@@ -350,7 +415,7 @@ class Indexer:
             self.notices = report.notices
             raise InvalidInput(report.problems)
         if report.added or report.replaced:
-            writer.commit()
+            _commit_or_clean_up(writer, folder, before)
         else:
             cancel()
         return report
@@ -371,15 +436,17 @@ class Indexer:
         """
         batch = _batch(paths, format, columns)
         started = time.monotonic()
-        with self.directory.writer_lock(self.settings.lock_timeout):
+        with (
+            storage_errors(self.directory.path, "reindexing"),
+            self.directory.writer_lock(self.settings.lock_timeout),
+        ):
             name, index = self.directory.new_generation()
             try:
                 report = self._commit(index, batch, skip_invalid, progress, fresh=True)
                 if report.added == 0:
                     self.notices = report.notices
                     raise NothingToIndex(
-                        "no valid article to build the new index from; the live index "
-                        "is unchanged"
+                        "no valid article to build the new index from; the live index is unchanged"
                     )
             except BaseException:
                 self.directory.remove_generation(name)
@@ -394,7 +461,10 @@ class Indexer:
         """Delete articles by id, all or none: an unknown id deletes nothing, unless
         ``missing_ok``, when unknown ids are passed over. Returns the number deleted."""
         wanted = list(dict.fromkeys(ids))
-        with self.directory.writer_lock(self.settings.lock_timeout):
+        with (
+            storage_errors(self.directory.path, "deleting"),
+            self.directory.writer_lock(self.settings.lock_timeout),
+        ):
             index = self.directory.open_current()
             with index.searcher() as searcher:
                 missing = [i for i in wanted if searcher.document_number(id=i) is None]
@@ -403,12 +473,21 @@ class Indexer:
             wanted = [i for i in wanted if i not in missing]
             if not wanted:
                 return 0
-            writer = index.writer()
+            folder = index.storage.folder
+            before = set(os.listdir(folder))
+            writer: IndexWriter | None = None
+            timeout = self.settings.lock_timeout
             try:
+                # The bulk writer: a merge it makes writes its segment's data file.
+                writer = _start_writer(index, lambda: BulkWriter(index, timeout=timeout))
                 for article_id in wanted:
                     writer.delete_by_term("id", article_id)
             except BaseException:
-                writer.cancel()
+                try:
+                    if writer is not None:
+                        _cancel(writer)
+                finally:
+                    remove_new_files(folder, before)
                 raise
-            writer.commit()
+            _commit_or_clean_up(writer, folder, before)
         return len(wanted)

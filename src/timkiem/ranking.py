@@ -11,12 +11,10 @@ score. Weights and BM25 parameters are in :class:`Ranking`;
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import log
-from typing import Any
 
-from whoosh import query as wq
 from whoosh.scoring import BM25F
 
+from timkiem.engine.scoring import BM25Params
 from timkiem.query import ParsedQuery, Word
 from timkiem.schema import ACCENTED, BIGRAM, FOLDED, TEXT_FIELDS
 
@@ -58,26 +56,15 @@ FUNCTION_WORDS = frozenset(
 )
 
 
-class VietnameseBM25F(BM25F):
-    """BM25F with BM25's own idf: a syllable in most documents weighs almost nothing.
-
-    Whoosh's default idf, ``log(N / (df + 1)) + 1``, stays near 1 for a
-    syllable in every document, so "có", "là" or "không" still weigh a good
-    share of a rare word; on every relevance set BM25's idf ranks better (see
-    ``scripts/evaluate.py``).
-    """
-
-    def idf(self, searcher: Any, fieldname: str, text: str) -> float:
-        parent = searcher.get_parent()
-        df = parent.doc_frequency(fieldname, text)
-        count = parent.doc_count_all()
-        return log(1 + (count - df + 0.5) / (df + 0.5))
+def bm25_params(ranking: Ranking = RANKING) -> BM25Params:
+    """The BM25F parameters of ``ranking``: titles have their own ``b``."""
+    titles = tuple((p.format("title"), ranking.title_b) for p in (FOLDED, ACCENTED, BIGRAM))
+    return BM25Params(k1=ranking.k1, b=ranking.b, field_b=titles)
 
 
 def weighting(ranking: Ranking = RANKING) -> BM25F:
-    """The Whoosh weighting model of ``ranking``."""
-    titles = {f"{p.format('title')}_B": ranking.title_b for p in (FOLDED, ACCENTED, BIGRAM)}
-    return VietnameseBM25F(B=ranking.b, K1=ranking.k1, **titles)
+    """The Whoosh weighting model of ``ranking`` (for Whoosh's own searcher)."""
+    return bm25_params(ranking).weighting()
 
 
 def bigram_terms(words: list[Word]) -> list[str]:
@@ -99,15 +86,16 @@ def scored_words(parsed: ParsedQuery, ranking: Ranking = RANKING) -> list[Word]:
     return [word for word, weight in _word_weights(parsed, ranking) if weight > 0]
 
 
-def build_scoring_query(parsed: ParsedQuery, ranking: Ranking = RANKING) -> wq.Query:
-    """The Whoosh query whose BM25F score orders relevance results."""
-    subs: list[wq.Query] = []
+def scored_terms(parsed: ParsedQuery, ranking: Ranking = RANKING) -> list[tuple[str, str, float]]:
+    """``(field, text, boost)`` of each term whose BM25F score orders relevance
+    results, in the order their scores add up."""
+    terms: list[tuple[str, str, float]] = []
     seen: set[tuple[str, str]] = set()
 
     def add(field: str, text: str, boost: float) -> None:
         if boost > 0 and (field, text) not in seen:
             seen.add((field, text))
-            subs.append(wq.Term(field, text, boost=boost))
+            terms.append((field, text, boost))
 
     weights = {"title": ranking.title, "body": ranking.body}
     exact = any(w.has_accents for w in parsed.words)
@@ -122,4 +110,4 @@ def build_scoring_query(parsed: ParsedQuery, ranking: Ranking = RANKING) -> wq.Q
                 add(FOLDED.format(name), word.folded, field_weight * weight)
         for pair in bigram_terms(parsed.words):
             add(BIGRAM.format(name), pair, field_weight * ranking.bigram)
-    return wq.Or(subs)
+    return terms

@@ -38,3 +38,7 @@ def build_schema() -> Schema:
         schema.add(ACCENTED.format(name), _text(accented_analyzer))
         schema.add(BIGRAM.format(name), _text(bigram_analyzer))
     return schema
+
+
+# The fields whose terms are scored: each text's folded, accented and pair fields.
+SCORED_FIELDS = tuple(p.format(n) for n in TEXT_FIELDS for p in (FOLDED, ACCENTED, BIGRAM))

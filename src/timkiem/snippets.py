@@ -26,29 +26,39 @@ def _pattern(terms: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
 
 
-def find_matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-    """Offsets in ``text`` (NFC) of the syllables whose folded form is in ``terms``."""
+def find_matches(text: str, terms: frozenset[str]) -> list[tuple[int, int, str]]:
+    """Offsets in ``text`` (NFC) of the syllables whose folded form is in ``terms``,
+    each with that folded form."""
     folded = fold(canonical(text))
     if len(folded) == len(text):
-        return [m.span() for m in _pattern(terms).finditer(folded)]
+        return [(m.start(), m.end(), m.group()) for m in _pattern(terms).finditer(folded)]
     # lower() changed the length of some rare character: fold syllable by syllable
-    return [
-        m.span() for m in TOKEN_PATTERN.finditer(text) if fold(canonical(m.group())) in terms
-    ]
+    found = []
+    for m in TOKEN_PATTERN.finditer(text):
+        word = fold(canonical(m.group()))
+        if word in terms:
+            found.append((m.start(), m.end(), word))
+    return found
 
 
-def _best_window(spans: list[tuple[int, int]], text: str) -> int:
-    """Index of the match that starts the window holding the most distinct words."""
-    words = [fold(canonical(text[s:e])) for s, e in spans]
+def _best_window(spans: list[tuple[int, int, str]]) -> int:
+    """Index of the match (among the first 200) that starts the window holding
+    the most distinct words; one pass, the window's end only moves forward."""
     best, best_count = 0, 0
-    for i, (start, _) in enumerate(spans[:200]):
-        seen = set()
-        for (_, e), word in zip(spans[i:], words[i:]):
-            if e > start + SNIPPET_CHARS - LEAD_CHARS:
-                break
-            seen.add(word)
-        if len(seen) > best_count:
-            best, best_count = i, len(seen)
+    counts: dict[str, int] = {}
+    end = 0  # spans[i:end] are in the window of span i
+    for i, (start, _, word) in enumerate(spans[:200]):
+        end = max(end, i)
+        limit = start + SNIPPET_CHARS - LEAD_CHARS
+        while end < len(spans) and spans[end][1] <= limit:
+            counts[spans[end][2]] = counts.get(spans[end][2], 0) + 1
+            end += 1
+        if len(counts) > best_count:
+            best, best_count = i, len(counts)
+        if end > i:  # span i leaves the window
+            counts[word] -= 1
+            if not counts[word]:
+                del counts[word]
     return best
 
 
@@ -81,10 +91,10 @@ def make_snippet(text: str, folded_terms: Iterable[str]) -> str:
     spans = find_matches(text, terms) if terms else []
     if not spans:
         return _plain(text)
-    start, end = _bounds(text, spans[_best_window(spans, text)][0])
+    start, end = _bounds(text, spans[_best_window(spans)][0])
     parts = [ELLIPSIS.lstrip()] if start > 0 else []
     cursor = start
-    for s, e in spans:
+    for s, e, _word in spans:
         if s < start:
             continue
         if e > end:

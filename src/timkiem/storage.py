@@ -21,26 +21,27 @@ import errno
 import fcntl
 import logging
 import os
+import pwd
 import re
 import shutil
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.structfile import StructFile
 from whoosh.index import EmptyIndexError, FileIndex
 
-from timkiem.errors import IndexLocked, IndexUnavailable
+from timkiem.engine.filestore import DurableFileStorage, fsync_directory
+from timkiem.errors import IndexLocked, IndexUnavailable, StorageError
 from timkiem.schema import build_schema
 
 CURRENT = "CURRENT"
 LOCK = "LOCK"
 INDEX_NAME = "MAIN"
 _GEN = re.compile(r"^gen-(\d{6,})$")
+TOC_NAME = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")  # a commit's table of contents
 
 log = logging.getLogger("timkiem.storage")
 _PR_SET_PDEATHSIG = 1
@@ -75,72 +76,105 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def fsync_directory(path: str | Path) -> None:
-    """Make a directory's entries (new, renamed and removed files) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def remove_new_files(folder: str | Path, before: set[str]) -> None:
     """Delete the files of ``folder`` not in ``before`` (a cancelled writer's segment).
 
     Call it holding the writer lock, so that no other writer's files are new.
+    New directories (a writer's scratch space) go too.
     """
     for name in set(os.listdir(folder)) - before:
         if name.endswith("WRITELOCK"):
             continue
+        path = os.path.join(folder, name)
         try:
-            os.remove(os.path.join(folder, name))
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.remove(path)
         except FileNotFoundError:
             continue
 
 
-def _fsync_on_close(stream: StructFile) -> None:
-    handle = stream.file
-    handle.flush()
-    os.fsync(handle.fileno())
+def remove_uncommitted_files(folder: str | Path, before: set[str]) -> None:
+    """After a failed commit, delete its new files unless its table of contents went live.
 
-
-class PositionalFile(StructFile):
-    """A read-only ``StructFile`` whose random reads are one ``pread`` each.
-
-    Whoosh reads terms, postings and stored fields with ``get(position,
-    length)``: a seek and a buffered read, which refills an 8 KB buffer for a
-    few bytes and moves the shared file position. ``os.pread`` reads just the
-    bytes asked for and leaves the position alone.
+    Whoosh writes the new table of contents (``_MAIN_<n>.toc``) last, by a
+    rename: until then no reader sees the new files, so removing them leaves
+    the folder as it was. Once it is there the commit is live and is kept.
     """
-
-    def get(self, position: int, length: int) -> bytes:
-        return os.pread(self._fileno, length, position)
-
-    @property
-    def _fileno(self) -> int:
-        return int(self.file.fileno())
+    new = set(os.listdir(folder)) - before
+    if not any(TOC_NAME.match(name) for name in new):
+        remove_new_files(folder, before)
 
 
-class DurableFileStorage(FileStorage):
-    """A Whoosh ``FileStorage`` whose files and renames reach the disk."""
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
-    def create_file(
-        self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any
-    ) -> StructFile:
-        stream = super().create_file(name, excl=excl, mode=mode, **kwargs)
-        stream.onclose = _fsync_on_close
-        return stream
 
-    def open_file(self, name: str, **kwargs: Any) -> StructFile:
-        return PositionalFile(open(self._fpath(name), "rb"), name=name, **kwargs)
+def _owner(path: Path) -> int | None:
+    """The owner of ``path``, or of its nearest existing parent."""
+    for candidate in (path, *path.parents):
+        try:
+            return candidate.stat().st_uid
+        except OSError:
+            continue
+    return None
 
-    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
-        super().rename_file(oldname, newname, safe=safe)
-        fsync_directory(self.folder)
 
-    def temp_storage(self, name: str | None = None) -> FileStorage:
-        # Scratch space of multi-process writers: no need to be durable.
-        return FileStorage.temp_storage(self, name)
+def storage_error(exc: OSError, index: str | Path, doing: str) -> StorageError:
+    """One line for an operator: the path, what happened, what to do.
+
+    ``doing`` says what the command was doing ("ingesting", ...). The index
+    keeps its last completed commit whatever failed.
+    """
+    index = Path(index)
+    path = str(exc.filename or index)
+    code = exc.errno
+    name = errno.errorcode.get(code or 0, "")
+    reason = f"{exc.strerror or exc}" + (f" ({name})" if name else "")
+    kept = "the index keeps its last completed commit"
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        message = (
+            f"{path}: {reason} while {doing}; {kept}. "
+            f"Free space on the disk holding {index} (see 'df -h {index}') or move the index "
+            "to a larger disk, then run the command again"
+        )
+    elif code == errno.EROFS:
+        message = (
+            f"{path}: {reason}: the index {index} cannot be written; nothing was written. "
+            f"Remount its file system read-write, or point --index (TIMKIEM_INDEX) at a "
+            "writable directory"
+        )
+    elif code in (errno.EACCES, errno.EPERM):
+        me, owner = os.geteuid(), _owner(Path(path))
+        if owner is not None and owner != me:
+            todo = (
+                f"it belongs to {_user(owner)} and timkiem runs as {_user(me)}: run the "
+                f"command as {_user(owner)} (e.g. 'sudo -u {_user(owner)} timkiem ...') or "
+                f"give the index to {_user(me)} ('chown -R {_user(me)} {index}')"
+            )
+        else:
+            todo = f"make {index} writable for {_user(me)} ('chmod -R u+rwX {index}')"
+        message = f"{path}: {reason} while {doing}; nothing was written; {todo}"
+    else:
+        message = (
+            f"{path}: {reason} while {doing}; {kept}. Check the disk and the permissions of "
+            f"{index}, then run the command again"
+        )
+    return StorageError(message, path, code)
+
+
+@contextmanager
+def storage_errors(index: str | Path, doing: str) -> Iterator[None]:
+    """Turn an ``OSError`` of the index files into a one-line ``StorageError``."""
+    try:
+        yield
+    except OSError as exc:
+        log.debug("%s failed", doing, exc_info=True)
+        raise storage_error(exc, index, doing) from exc
 
 
 class IndexDirectory:
@@ -235,11 +269,15 @@ class IndexDirectory:
     def switch_to(self, name: str) -> None:
         """Make ``name`` the live generation in one atomic rename."""
         tmp = self.path / f".{CURRENT}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="ascii") as handle:
-            handle.write(name + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path / CURRENT)
+        try:
+            with open(tmp, "w", encoding="ascii") as handle:
+                handle.write(name + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path / CURRENT)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # e.g. the disk is full: leave no temporary file
+            raise
         fsync_directory(self.path)
 
     def remove_old_generations(self, keep: int = 2) -> None:
@@ -264,6 +302,23 @@ class IndexDirectory:
 
     def remove_generation(self, name: str) -> None:
         shutil.rmtree(self.path / name, ignore_errors=True)
+
+    def generation_probe(self) -> Callable[[], str | None]:
+        """A function giving the live generation's name, reread only when CURRENT changes."""
+        seen: dict[str, Any] = {"token": object(), "name": None}  # CURRENT when last read
+
+        def live() -> str | None:
+            token = self.current_token()
+            if token != seen["token"]:
+                try:
+                    name = self.current_name()
+                except IndexUnavailable:  # /health says why
+                    name = None
+                seen.update(token=token, name=name)
+            found: str | None = seen["name"]
+            return found
+
+        return live
 
     # -- the writer lock -----------------------------------------------------
 

@@ -5,7 +5,7 @@ posting through an external sort on disk (one pickle per posting) and reads
 each posting's field length back from disk at commit. :class:`BulkWriter`
 computes the terms of timkiem's own analyzers with a few whole-string
 operations (the same terms: the tests compare them on real text), keeps a
-batch's postings in memory (``timkiem.postings``), and writes the W3 segment
+batch's postings in memory (``timkiem.engine.batch``), and writes the W3 segment
 files Whoosh reads, with the same postings, weights, lengths and statistics.
 Posting blocks too small to gain from compression are stored uncompressed (the
 block header says so; Whoosh reads both).
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import pickle
 import struct
 import types
@@ -43,54 +44,48 @@ from timkiem.analysis import (
     canonical_tones,
     nfc,
 )
-from timkiem.errors import WriterFailed
-from timkiem.postings import (
+from timkiem.engine import segdata
+from timkiem.engine.batch import FieldPostings, PairPostings, Vocabulary, term_lists
+from timkiem.engine.blocks import (
     COMPRESS_FROM,
     DATA_PROTOCOL,
-    FieldPostings,
-    PairPostings,
-    Vocabulary,
     can_write_fast,
     compress,
-    term_lists,
     write_blocks,
 )
+from timkiem.engine.columns import length_bytes_of
+from timkiem.engine.segdata import FieldTerms
+from timkiem.errors import WriterFailed
 
+_NO_TERMS = FieldTerms([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+_NO_LENGTHS = np.zeros(0, dtype=np.uint8)
 _UINT = struct.Struct("!I")
 _USHORT = struct.Struct("!H")
 
 
-class _CanonicalCache(dict[str, str]):
-    """Lower case and tone placement of each token seen (tens of thousands in practice)."""
+class _Memo(dict[str, str]):
+    """A function's result for each token seen (tens of thousands in practice)."""
+
+    def __init__(self, function: Callable[[str], str]) -> None:
+        super().__init__()
+        self.function = function
 
     def __missing__(self, token: str) -> str:
         if len(self) > 1_000_000:
             self.clear()
-        # Tone placement looks at the letters before and after a vowel pair,
-        # never across a token's ends: per token is the same as per text.
-        canonical = self[token] = canonical_tones(token.lower())
-        return canonical
+        found = self[token] = self.function(token)
+        return found
 
 
-_CANONICAL = _CanonicalCache()
+# Tone placement looks at the letters before and after a vowel pair, never
+# across a token's ends: per token is the same as per text.
+_CANONICAL = _Memo(lambda token: canonical_tones(token.lower()))
+_FOLDED = _Memo(lambda syllable: syllable.translate(FOLD_TABLE))
 
 
 def accented_terms(text: str) -> list[str]:
     """The terms of ``analysis.accented_analyzer()`` for ``text``."""
     return list(map(_CANONICAL.__getitem__, TOKEN_PATTERN.findall(nfc(text))))
-
-
-class _FoldCache(dict[str, str]):
-    """Folded form of each syllable seen (a few tens of thousands in practice)."""
-
-    def __missing__(self, syllable: str) -> str:
-        if len(self) > 1_000_000:
-            self.clear()
-        folded = self[syllable] = syllable.translate(FOLD_TABLE)
-        return folded
-
-
-_FOLDED = _FoldCache()
 
 
 def folded_terms(accented: list[str]) -> list[str]:
@@ -491,12 +486,29 @@ class BulkWriter(SegmentWriter):
         names = list(self.pool.vocabulary)
         keys, rank = _byte_order(self.pool.vocabulary)
         self.pool.vocabulary.clear()
-        for name in sorted(self.pool.fieldnames):
-            if name in self.schema:
-                self._write_field(fw, name, dfl, keys, rank, names)
-        self.fieldwriter.close()
-        if pdr is not None:
-            pdr.close()
+        segment_id = self.get_segment().segment_id()
+        self._data = segdata.Builder(segment_id, self.docnum)
+        self._pdr = pdr
+        try:
+            for name in sorted(self.pool.fieldnames):
+                if name in self.schema:
+                    self._write_field(fw, name, dfl, keys, rank, names)
+            self.fieldwriter.close()
+            for name, field in self.schema.items():
+                if field.scorable and name not in self._data.fields:
+                    self._add_scored(name, _NO_TERMS)
+            path = os.path.join(self.storage.folder, segdata.file_name(segment_id))
+            segdata.write(path, *self._data.finish())
+        finally:
+            self._pdr = None
+            if pdr is not None:
+                pdr.close()
+
+    def _add_scored(self, name: str, terms: FieldTerms) -> None:
+        """A scored field's terms, into the segment's derived data (``segdata``)."""
+        pdr = self._pdr
+        lengths = length_bytes_of(pdr, name, self.docnum) if pdr is not None else _NO_LENGTHS
+        self._data.add(name, terms, lengths)
 
     def _write_field(
         self,
@@ -530,10 +542,18 @@ class BulkWriter(SegmentWriter):
                 write_blocks(add, keys, grouped, fast.lbytes, out.blocklimit, out.compression)
                 out.flush()
                 fw.finish_field()
+                if field.scorable:
+                    present = grouped[0]
+                    found = FieldTerms([keys[r] for r in present.tolist()], *grouped[1:])
+                    self._add_scored(name, found)
                 return
             lengths = fast.lengths()
             listed = {keys[term]: (ids, freqs) for term, ids, freqs in term_lists(*grouped)}
         fixedsize = fmt.fixed_value_size()
+        kept: list[bytes] = []
+        kept_counts: list[int] = []
+        kept_docs: list[int] = []
+        kept_freqs: list[float] = []
         for btext in sorted(listed.keys() | other.keys()):
             rows: list[tuple[int, float, bytes | None, int]] = []
             if btext in listed:
@@ -547,6 +567,11 @@ class BulkWriter(SegmentWriter):
                     rows.append((docnum, weight, value, length))
                 if fast is not None:
                     rows.sort(key=lambda p: p[0])
+            if field.scorable:
+                kept.append(btext)
+                kept_counts.append(len(rows))
+                kept_docs.extend(p[0] for p in rows)
+                kept_freqs.extend(p[1] for p in rows)
             blocks, stats = out.blocks(
                 [p[0] for p in rows],
                 [p[1] for p in rows],
@@ -557,6 +582,14 @@ class BulkWriter(SegmentWriter):
             out.add(prefix + btext, blocks, stats)
         out.flush()
         fw.finish_field()
+        if field.scorable:
+            found = FieldTerms(
+                kept,
+                np.array(kept_counts, dtype=np.int64),
+                np.array(kept_docs, dtype=np.int64),
+                np.array(kept_freqs, dtype=np.float64),
+            )
+            self._add_scored(name, found)
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes | None]]:
         raise NotImplementedError("BulkWriter does not hand its postings to other writers")

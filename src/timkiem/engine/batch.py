@@ -3,49 +3,23 @@
 Each posting of a text field is three numbers appended in document order (term
 number, document, frequency), a few array operations per field of a document
 instead of a Python step per term; syllable-pair fields keep each text's
-syllable numbers instead (:class:`PairPostings`). At commit the postings are grouped by term
-(sorted once with numpy) and written as the W3 posting blocks Whoosh writes:
-the block statistics are computed for all blocks at once, and what is left per
-block is pickling it, as Whoosh does.
-
-Two encodings differ from Whoosh's writer while reading back the same: block
-data is pickled with protocol 3 (protocol 2 spells bytes as a call to
-``codecs.encode``, twice as slow), and compressed with a 4 KB window and
-smaller tables, quicker to set up for a block this small (several times
-quicker than ``zlib.compress`` when other processes load the memory bus).
-Whoosh's reader unpickles and decompresses either.
+syllable numbers instead (:class:`PairPostings`). At commit the postings are
+grouped by term (sorted once with numpy), then written as W3 posting blocks
+(``timkiem.engine.blocks``) and as the segment's derived data
+(``timkiem.engine.segdata``).
 """
 
 from __future__ import annotations
 
-import pickle
-import struct
-import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import repeat
-from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.util.numeric import byte_to_length
 
-COMPRESS_FROM = 512  # bytes of pickled block data worth compressing
-_CHUNK = 1 << 16  # postings turned into Python objects at a time
-_EXACT_FLOAT32 = 1 << 24  # frequencies a float32 weight holds exactly
-DATA_PROTOCOL = 3
 PAIR_KEY_LIMIT = 1 << 63  # pair and document numbers counted in one int64 below this
-_INT = struct.Struct("!i")
-_UINT = struct.Struct("!I").pack
-
-TermAdder = Callable[[bytes, bytes, tuple[Any, ...]], None]
-
-
-def compress(data: bytes, level: int) -> bytes:
-    """``zlib.compress(data, level)`` for a small block: a 4 KB window, smaller tables."""
-    packer = zlib.compressobj(level, zlib.DEFLATED, 12, 4)
-    return packer.compress(data) + packer.flush()
 
 
 class Vocabulary(dict[str, int]):
@@ -235,126 +209,3 @@ def term_lists(
     for rank, end in zip(present.tolist(), ends):
         yield rank, docs[start:end].tolist(), freqs[start:end].tolist()
         start = end
-
-
-def can_write_fast(boost: float, freqs: np.ndarray) -> bool:
-    """Whether :func:`write_blocks` makes Whoosh's bytes for these postings."""
-    return boost == 1.0 and (len(freqs) == 0 or int(freqs.max()) < _EXACT_FLOAT32)
-
-
-def write_blocks(
-    add: TermAdder,
-    keys: list[bytes],
-    grouped: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    lbytes: bytearray,
-    blocklimit: int,
-    compression: int,
-) -> None:
-    """Write each term's posting blocks, as ``W3PostingsWriter`` with a weight of 1 per use.
-
-    ``keys`` are the terms' keys by rank; ``add(key, blocks, stats)`` takes
-    each term in order. Weights equal frequencies (a field boost of 1) and are
-    exact in float32 (see :func:`can_write_fast`).
-    """
-    present, tcount, docs, freqs = grouped
-    if not len(present):
-        return
-    total = len(docs)
-    tstart = np.zeros(len(present), dtype=np.int64)
-    np.cumsum(tcount[:-1], out=tstart[1:])
-    # Blocks tile the sorted postings: each term's in runs of ``blocklimit``.
-    nblocks = (tcount + blocklimit - 1) // blocklimit
-    firstblock = np.zeros(len(present), dtype=np.int64)
-    np.cumsum(nblocks[:-1], out=firstblock[1:])
-    within = np.arange(int(nblocks.sum()), dtype=np.int64) - np.repeat(firstblock, nblocks)
-    bstart = np.repeat(tstart, nblocks) + blocklimit * within
-    del within
-    bend = np.empty_like(bstart)
-    bend[:-1] = bstart[1:]
-    bend[-1] = total
-    lb = np.frombuffer(bytes(lbytes), dtype=np.uint8)[docs]
-    block_min_lb = np.minimum.reduceat(lb, bstart)
-    block_max_lb = np.maximum.reduceat(lb, bstart)
-    del lb
-    block_min_f = np.minimum.reduceat(freqs, bstart)
-    block_max_f = np.maximum.reduceat(freqs, bstart)
-    term_sum = np.add.reduceat(freqs.astype(np.uint64), tstart)
-    term_max_f = np.maximum.reduceat(freqs, tstart)
-    term_min_lb = np.minimum.reduceat(block_min_lb, firstblock)
-    term_max_lb = np.maximum.reduceat(block_max_lb, firstblock)
-
-    dumps = pickle.dumps
-    protocol = DATA_PROTOCOL
-    int_bytes = _INT.pack
-    magic = WHOOSH3_HEADER_MAGIC
-    block_rows = zip(
-        bstart.tolist(),
-        bend.tolist(),
-        docs[bend - 1].tolist(),
-        block_min_f.tolist(),
-        block_max_f.tolist(),
-        block_min_lb.tolist(),
-        block_max_lb.tolist(),
-    )
-    term_rows = zip(
-        present.tolist(),
-        nblocks.tolist(),
-        tcount.tolist(),
-        term_sum.tolist(),
-        term_max_f.tolist(),
-        term_min_lb.tolist(),
-        term_max_lb.tolist(),
-        docs[tstart].tolist(),
-    )
-    chunk_start = chunk_end = 0
-    deltas: list[int] = []
-    flist: list[int] = []
-    fbytes = b""
-    single: dict[tuple[int, int], bytes] = {}  # the blocks of one posting, by (doc, freq)
-    for rank, blockcount, count, weight, maxf, minlb, maxlb, first in term_rows:
-        if count == 1:  # most terms: one posting, too small to compress
-            next(block_rows)
-            blocks = single.get((first, maxf))
-            if blocks is None:
-                if len(single) >= 1 << 16:
-                    single.clear()
-                data = dumps(((first,), None if maxf == 1 else float(maxf), _UINT(maxf)), protocol)
-                head = dumps((1, first, float(maxf), 0, minlb, maxlb), 2)
-                blocks = single[first, maxf] = (
-                    magic + int_bytes(-len(head) - len(data)) + head + data
-                )
-            add(keys[rank], blocks, (float(weight), 1, minlb, maxlb, float(maxf), first, first))
-            continue
-        parts = [magic]
-        last = 0
-        for n in range(blockcount, 0, -1):
-            a, b, last, minf, bmaxf, bminlb, bmaxlb = next(block_rows)
-            if b > chunk_end:  # the next postings as Python objects
-                chunk_start, chunk_end = a, min(total, max(b, a + _CHUNK))
-                ids = docs[chunk_start:chunk_end].astype(np.int64)
-                moved = np.empty_like(ids)
-                moved[0] = 0
-                moved[1:] = ids[:-1]
-                deltas = (ids - moved).tolist()
-                cf = freqs[chunk_start:chunk_end]
-                flist = cf.tolist()
-                fbytes = cf.astype(">u4").tobytes()
-                del ids, moved, cf
-            i, j = a - chunk_start, b - chunk_start
-            block_ids = deltas[i:j]
-            block_ids[0] = first if n == blockcount else int(docs[a])
-            if minf == bmaxf:
-                mini: Any = None if bmaxf == 1 else float(bmaxf)
-            else:
-                mini = tuple(map(float, flist[i:j]))
-            data = dumps((tuple(block_ids), mini, fbytes[4 * i : 4 * j]), protocol)
-            comp = compression if len(data) >= COMPRESS_FROM else 0
-            if comp:
-                data = compress(data, comp)
-            head = dumps((j - i, last, float(bmaxf), comp, bminlb, bmaxlb), 2)
-            size = len(head) + len(data)
-            parts.append(int_bytes(-size if n == 1 else size))
-            parts.append(head)
-            parts.append(data)
-        stats = (float(weight), count, minlb, maxlb, float(maxf), first, last)
-        add(keys[rank], b"".join(parts), stats)

@@ -16,7 +16,7 @@ from whoosh.writing import SegmentWriter
 
 from conftest import EXAMPLES, corpus_file
 from timkiem.analysis import accented_analyzer, analyze, bigram_analyzer, folded_analyzer
-from timkiem.bulk import (
+from timkiem.engine.segwriter import (
     BulkMpWriter,
     BulkWriter,
     accented_terms,
@@ -60,7 +60,7 @@ def test_schema_text_fields_all_have_a_fast_path() -> None:
     text_fields = [n for n, f in schema.items() if f.analyzer is not None and f.scorable]
     assert text_fields
     missing = [n for n in text_fields if fast_kind(schema[n]) is None]
-    assert not missing, f"no fast path in timkiem.bulk for the analyzers of {missing}"
+    assert not missing, f"no fast path in timkiem.engine.segwriter for the analyzers of {missing}"
 
 
 @pytest.mark.parametrize("text", example_texts()[:60])
@@ -300,7 +300,7 @@ def test_bulk_writer_pairs_equal_whoosh_pairs(
 ) -> None:
     """Values of one syllable (their own term), repeated pairs; both ways of counting."""
     if not one_key:
-        monkeypatch.setattr("timkiem.postings.PAIR_KEY_LIMIT", 0)
+        monkeypatch.setattr("timkiem.engine.batch.PAIR_KEY_LIMIT", 0)
     texts = ["Đoàn", "công đoàn công đoàn công", "đoàn", "Công  Đoàn!", "a b a b a", "b"]
     docs = [
         article_document(parse_article({"id": f"p{i}", "title": title, "body": body}))

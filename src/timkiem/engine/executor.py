@@ -1,0 +1,260 @@
+"""Running a query plan on a snapshot: match, score, top k.
+
+Every term the plan names is looked up once, in every segment at once (one
+sorted-hash search per segment). Matching is boolean masks over documents;
+scoring gathers the postings of all scored terms of a segment in one
+operation, computes each term's few distinct BM25F scores
+(:func:`timkiem.engine.scoring.score_tables`) and adds them per document
+with one ``bincount``: the work grows with the postings read, hardly with the
+number of terms. Each document's score is the sum of its terms' scores in the
+plan's order, as Whoosh sums them, so scores and tie order are Whoosh's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from timkiem.engine.scoring import BM25Params, Scores, best_of, bm25_idf, tf_ratios
+from timkiem.engine.segdata import SegmentData, key_hashes, term_key
+from timkiem.engine.snapshot import Mask, Members, Snapshot
+
+Key = tuple[str, str]  # (field, term text)
+Clause = tuple[tuple[Key, ...], ...]  # every group must match; a group matches by any key
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What to run: scored terms (in order), and which documents match.
+
+    A document matches when it holds any of ``match_any`` (every document
+    when ``match_any`` is empty and ``match_all`` is false), every clause of
+    ``required`` and no clause of ``excluded``.
+    """
+
+    scored: tuple[tuple[str, str, float], ...] = ()
+    match_any: tuple[Key, ...] = ()
+    required: tuple[Clause, ...] = ()
+    excluded: tuple[Clause, ...] = ()
+    params: BM25Params = field(default_factory=lambda: BM25Params(1.2, 0.75))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.match_any
+
+    def keys(self) -> list[Key]:
+        found: dict[Key, None] = {}
+        for f, t, _ in self.scored:
+            found[(f, t)] = None
+        for key in self.match_any:
+            found[key] = None
+        for clause in self.required + self.excluded:
+            for group in clause:
+                for key in group:
+                    found[key] = None
+        return list(found)
+
+
+@dataclass
+class Filters:
+    """Date range (inclusive timestamps) and category."""
+
+    start: int | None = None
+    end: int | None = None
+    category: str | None = None
+
+
+@dataclass
+class Outcome:
+    """The matching documents, and the first ``window`` of them in order."""
+
+    members: Members
+    ranked: list[tuple[int, float | None]]
+    partial: bool = False
+
+
+class Lookup:
+    """Where each term of a query is, in every segment of a snapshot."""
+
+    def __init__(self, snap: Snapshot, keys: list[Key]) -> None:
+        self.snap = snap
+        self.index = {key: n for n, key in enumerate(keys)}
+        raw = [term_key(f, t) for f, t in keys]
+        hashes = key_hashes(raw)
+        # places[s][n]: term number of key n in segment s (-1: absent)
+        self.places = [seg.data.find(hashes, raw) for seg in snap.segments]
+        self.df = np.zeros(len(keys), dtype=np.int64)
+        for seg, places in zip(snap.segments, self.places):
+            present = places >= 0
+            starts = seg.data.post_starts
+            self.df[present] += starts[places[present] + 1] - starts[places[present]]
+
+    def docs_mask(self, keys: tuple[Key, ...] | list[Key]) -> Mask:
+        """The documents holding any of ``keys`` (deleted ones included)."""
+        mask = self.snap.mask()
+        numbers = [self.index[k] for k in keys]
+        for seg, places in zip(self.snap.segments, self.places):
+            found = places[numbers]
+            found = found[found >= 0]
+            if not len(found):
+                continue
+            postings = _ranges(seg.data.post_starts[found], seg.data.post_starts[found + 1])
+            mask[seg.data.docs[postings].astype(np.int64) + seg.offset] = True
+        return mask
+
+    def clause_mask(self, clause: Clause) -> Mask:
+        """The documents matching every group of ``clause``."""
+        result: Mask | None = None
+        for group in clause:
+            docs = self.docs_mask(group)
+            result = docs if result is None else result & docs
+        return result if result is not None else self.snap.mask()
+
+    def scores(
+        self,
+        terms: list[tuple[str, str, float]],
+        params: BM25Params,
+        deadline: float | None = None,
+    ) -> tuple[Scores, bool]:
+        """Each document's BM25F score over ``terms`` (field, text, boost), and
+        whether time ran out (then only the terms scored by then count, at least one).
+
+        With a deadline, terms are scored in chunks of growing size, the clock
+        read between chunks; chunks add up in term order, so the sums are the same.
+        """
+        snap = self.snap
+        total = np.zeros(snap.size)
+        count = snap.size
+        fields = sorted({f for f, _, _ in terms})
+        avgfl = {f: (snap.field_length_totals.get(f, 0) / (count or 1)) or 1 for f in fields}
+        numbers = np.array([self.index[(f, t)] for f, t, _ in terms], dtype=np.int64)
+        idf = np.array([bm25_idf(int(self.df[n]), count) for n in numbers.tolist()])
+        field_of = np.array([fields.index(f) for f, _, _ in terms], dtype=np.int64)
+        boost = np.array([w for _, _, w in terms], dtype=np.float64)
+        done, step, partial = 0, 1 if deadline is not None else len(terms), False
+        while done < len(terms):
+            if done and deadline is not None and time.monotonic() > deadline:
+                partial = True
+                break
+            chunk = slice(done, done + step)
+            for seg, places in zip(snap.segments, self.places):
+                found = places[numbers[chunk]]
+                keep = found >= 0
+                if not keep.any():
+                    continue
+                where = found[keep]
+                data = seg.data
+                # Each field's ratios for its distinct (tf, length) pairs, one after another.
+                ratios = [
+                    _ratios(seg.data, f, params.k1, params.b_of(f), avgfl[f]) for f in fields
+                ]
+                bases = np.zeros(len(fields), dtype=np.int64)
+                np.cumsum([len(r) for r in ratios[:-1]], out=bases[1:])
+                p_lo, p_hi = data.post_starts[where], data.post_starts[where + 1]
+                sizes = p_hi - p_lo
+                postings = _ranges(p_lo, p_hi)
+                code = data.codes[postings] + np.repeat(bases[field_of[chunk][keep]], sizes)
+                weights = np.repeat(idf[chunk][keep], sizes) * np.concatenate(ratios)[code]
+                weights *= np.repeat(boost[chunk][keep], sizes)
+                local = np.bincount(data.docs[postings], weights=weights, minlength=seg.size)
+                total[seg.offset : seg.offset + seg.size] += local
+            done += step
+            step *= 4
+        return total, partial
+
+
+def _ratios(data: SegmentData, field: str, k1: float, b: float, avgfl: float) -> Scores:
+    """``tf_ratios`` of a segment's field, kept with the segment per parameters."""
+    key = (field, k1, b, avgfl)
+    found = data.memo.get(key)
+    if found is None:
+        if field not in data.fields:
+            found = np.zeros(0)
+        else:
+            tf, lengths = data.table(field)
+            found = tf_ratios(tf, lengths, b, avgfl, k1)
+        if len(data.memo) > 64:  # parameters change with every commit (avgfl)
+            data.memo.clear()
+        data.memo[key] = found
+    return found
+
+
+def _ranges(starts: npt.NDArray[Any], ends: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """The concatenation of ``range(s, e)`` for each pair, as one array."""
+    sizes = (ends - starts).astype(np.int64)
+    firsts = np.cumsum(sizes) - sizes
+    found: npt.NDArray[np.int64] = np.arange(int(sizes.sum()), dtype=np.int64)
+    found += np.repeat(starts - firsts, sizes)
+    return found
+
+
+def execute(
+    snap: Snapshot,
+    plan: QueryPlan,
+    filters: Filters,
+    relevance: bool,
+    newest: bool,
+    window: int,
+    time_limit: float,
+) -> Outcome:
+    """Match ``plan`` under ``filters``; rank the first ``window`` by relevance
+    (when asked and the plan scores anything) or by date."""
+    lookup = Lookup(snap, plan.keys())
+    if plan.is_empty:
+        final = snap.live.copy()
+    else:
+        final = lookup.docs_mask(plan.match_any) & snap.live
+    for clause in plan.required:
+        final &= lookup.clause_mask(clause)
+    if filters.start is not None or filters.end is not None:
+        lo, hi = snap.date_range(filters.start, filters.end)
+        final &= snap.mask(snap.by_date_doc[lo:hi])
+    if filters.category:
+        final &= snap.category(filters.category)
+    for clause in plan.excluded:
+        final &= ~lookup.clause_mask(clause)
+    members = np.flatnonzero(final)
+    if not relevance or plan.is_empty or not plan.scored:
+        return Outcome(members, by_date(snap, final, window, newest))
+    if not len(members):
+        return Outcome(members, [])
+    deadline = time.monotonic() + time_limit if time_limit > 0 else None
+    total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
+    ranked: list[tuple[int, float | None]] = [
+        (doc, score) for doc, score in best_of(members, total[members], window)
+    ]
+    if partial and len(ranked) < window:
+        # Time ran out with part of the window ranked: fill it with the other
+        # matches, unranked (newest first), never a blank page.
+        rest = final.copy()
+        rest[[doc for doc, _ in ranked]] = False
+        ranked.extend(by_date(snap, rest, window - len(ranked), newest=True))
+    return Outcome(members, ranked, partial)
+
+
+def by_date(
+    snap: Snapshot, final: Mask, window: int, newest: bool
+) -> list[tuple[int, float | None]]:
+    """Dated matches by date (equal dates by document number), then undated ones.
+
+    The date order is walked from the wanted end in growing chunks, so a
+    page of common matches looks at a few thousand documents, not all.
+    """
+    order = snap.by_date_doc
+    picked: list[int] = []
+    done, step = 0, 1024
+    while len(picked) < window and done < len(order):
+        if newest:
+            chunk = order[max(0, len(order) - done - step) : len(order) - done][::-1]
+        else:
+            chunk = order[done : done + step]
+        picked.extend(chunk[final[chunk]][: window - len(picked)].tolist())
+        done, step = done + step, step * 4
+    if len(picked) < window:
+        undated = np.flatnonzero(final & ~snap.dated)
+        picked.extend(undated[: window - len(picked)].tolist())
+    return [(d, None) for d in picked]

@@ -1,0 +1,379 @@
+"""Each segment's derived data: term postings in the form ranking reads them.
+
+A segment's text fields are written twice: as Whoosh's own files, and as one
+file beside them, ``<segment id>.tkseg``, that search reads through
+``mmap``. The operating system pages it in on demand and shares its pages
+between processes, nothing is rebuilt at start-up, and a commit adds only the
+files of the segments it writes: every snapshot that holds a segment reads
+the same :class:`SegmentData`.
+
+For each term (a field name and a term's bytes) the file holds its documents
+(segment-local numbers, ascending) and, per document, a 16-bit code into the
+field's distinct ``(frequency, field length byte)`` pairs: a term's BM25F
+score in a document is its idf times a function of that pair and of the
+field's average length, so a query computes that function once per pair of
+each field it scores, and reads the rest as codes (6 bytes a posting). Terms
+are found by a 64-bit hash of ``field NUL term`` in a sorted array (equal
+hashes are told apart by the stored key bytes).
+
+Layout: 8 bytes of magic, a little-endian uint32 header length, a JSON header
+(format, segment id, document count, fields, the offset, type and shape of
+each array, and a CRC-32 of everything after the header), then the arrays,
+each aligned to 64 bytes. The file name matches Whoosh's segment file pattern,
+so Whoosh deletes it with its segment. A file that is missing, of another
+segment, or whose checksum fails is never used: the data is rebuilt from the
+segment's Whoosh files instead (:func:`from_reader`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from timkiem.engine.filestore import fsync_directory
+
+MAGIC = b"TKSEG\x00\x01\n"
+FORMAT = 2
+SUFFIX = "tkseg"
+_ALIGN = 64
+_TF_BITS = 20  # frequencies below 2**20 (the writer rejects others)
+_LEN_BITS = 8
+
+_ARRAYS = (
+    "hashes",
+    "order",
+    "key_starts",
+    "keys",
+    "post_starts",
+    "docs",
+    "codes",
+    "table_starts",
+    "table_tf",
+    "table_len",
+    "lengths",
+)
+
+U64 = npt.NDArray[np.uint64]
+Int64s = npt.NDArray[np.int64]
+
+
+class SegmentDataError(ValueError):
+    """A segment's derived data file is missing, foreign or damaged."""
+
+
+def file_name(segment_id: str) -> str:
+    """The data file of a segment (Whoosh's segment ids start with the index name)."""
+    return f"{segment_id}.{SUFFIX}"
+
+
+def term_key(field: str, text: str) -> bytes:
+    """The key a term is stored under: its field, a NUL byte and its UTF-8 text."""
+    return field.encode("utf-8") + b"\x00" + text.encode("utf-8")
+
+
+def key_hash(key: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+
+
+def key_hashes(keys: Iterable[bytes]) -> U64:
+    blake2b = hashlib.blake2b
+    joined = b"".join(blake2b(k, digest_size=8).digest() for k in keys)
+    return np.frombuffer(joined, dtype="<u8").astype(np.uint64)
+
+
+@dataclass
+class FieldTerms:
+    """One field's postings grouped by term: ``keys[i]`` has ``counts[i]``
+    postings, in ``docs`` (ascending per term) and ``freqs``."""
+
+    keys: list[bytes]
+    counts: npt.NDArray[Any]
+    docs: npt.NDArray[Any]
+    freqs: npt.NDArray[Any]
+
+
+class Builder:
+    """A segment's data, built field by field as the writer writes its fields.
+
+    Each field's postings are turned at once into 6 bytes a posting (its
+    document and a code into the field's distinct ``(frequency, length
+    byte)`` pairs), so the writer can drop them before the next field.
+    """
+
+    def __init__(self, segment_id: str, doc_count: int) -> None:
+        self.segment_id = segment_id
+        self.doc_count = doc_count
+        self.fields: list[str] = []
+        self.keys: list[bytes] = []
+        self.counts: list[npt.NDArray[np.int64]] = []
+        self.docs: list[npt.NDArray[np.int32]] = []
+        self.codes: list[npt.NDArray[np.uint32]] = []
+        self.tables: list[npt.NDArray[np.int64]] = []
+        self.lengths: list[npt.NDArray[np.uint8]] = []
+
+    def add(self, name: str, terms: FieldTerms, lengths: npt.NDArray[np.uint8]) -> None:
+        """One field's terms, and its length byte in each document."""
+        if name in self.fields:
+            raise SegmentDataError(f"field {name!r} given twice")
+        lengths = np.asarray(lengths, dtype=np.uint8)[: self.doc_count]
+        lengths = np.concatenate([lengths, np.zeros(self.doc_count - len(lengths), np.uint8)])
+        docs = np.asarray(terms.docs).astype(np.int32)
+        freqs = np.asarray(terms.freqs)
+        if len(freqs):
+            if freqs.dtype.kind == "f":
+                if not np.array_equal(freqs, np.floor(freqs)):
+                    raise SegmentDataError(f"{name}: term frequencies must be whole numbers")
+            if freqs.min() < 0 or freqs.max() >= 2**_TF_BITS:
+                raise SegmentDataError(f"{name}: term frequencies must be below 2**20")
+        pairs = (freqs.astype(np.int64) << _LEN_BITS) | lengths[docs]
+        del freqs
+        if len(pairs) and pairs.max() < 1 << 24:  # a table over every possible pair: no sort
+            present = np.zeros(int(pairs.max()) + 1, dtype=np.bool_)
+            present[pairs] = True
+            unique = np.flatnonzero(present)
+            codes = (np.cumsum(present, dtype=np.int64) - 1)[pairs].astype(np.uint32)
+        else:
+            unique, inverse = np.unique(pairs, return_inverse=True)
+            codes = inverse.reshape(-1).astype(np.uint32)
+        self.fields.append(name)
+        prefix = name.encode("utf-8") + b"\x00"
+        self.keys.extend(prefix + k for k in terms.keys)
+        self.counts.append(np.asarray(terms.counts, dtype=np.int64))
+        self.docs.append(docs)
+        self.codes.append(codes)
+        self.tables.append(unique.astype(np.int64))
+        self.lengths.append(lengths)
+
+    def finish(self) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
+        """The header and arrays of the file."""
+        hashes = key_hashes(self.keys)
+        order = np.argsort(hashes, kind="stable")
+        key_starts = np.zeros(len(self.keys) + 1, dtype=np.int64)
+        np.cumsum([len(k) for k in self.keys], out=key_starts[1:])
+        counts = _cat(self.counts, np.int64)
+        post_starts = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=post_starts[1:])
+        table = _cat(self.tables, np.int64)
+        table_starts = np.zeros(len(self.tables) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in self.tables], out=table_starts[1:])
+        wide = max((len(t) for t in self.tables), default=0) > 1 << 16
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "hashes": hashes[order],
+            "order": order.astype(np.int64),
+            "key_starts": key_starts,
+            "keys": np.frombuffer(b"".join(self.keys), dtype=np.uint8),
+            "post_starts": post_starts,
+            "docs": _cat(self.docs, np.int32),
+            "codes": _cat(self.codes, np.uint32 if wide else np.uint16),
+            "table_starts": table_starts,
+            "table_tf": (table >> _LEN_BITS).astype(np.float64),
+            "table_len": (table & 0xFF).astype(np.uint8),
+            "lengths": (
+                np.stack(self.lengths)
+                if self.lengths
+                else np.zeros((0, self.doc_count), dtype=np.uint8)
+            ),
+        }
+        header = {
+            "format": FORMAT,
+            "segment": self.segment_id,
+            "doc_count": self.doc_count,
+            "fields": self.fields,
+        }
+        return header, arrays
+
+
+def _cat(parts: list[npt.NDArray[Any]], dtype: Any) -> npt.NDArray[Any]:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+
+def write(path: str, header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> None:
+    """Write the file durably: a temporary name, fsync, rename, fsync the folder."""
+    layout: dict[str, list[Any]] = {}
+    offset = 0
+    for name, array in arrays.items():
+        offset = -(-offset // _ALIGN) * _ALIGN
+        layout[name] = [offset, array.dtype.str, list(array.shape)]
+        offset += array.nbytes
+    payload_size = offset
+    crc = 0
+    pieces: list[tuple[int, bytes]] = []
+    for name, array in arrays.items():
+        pieces.append((layout[name][0], np.ascontiguousarray(array).tobytes()))
+    body = bytearray(payload_size)
+    for start, data in pieces:
+        body[start : start + len(data)] = data
+    crc = zlib.crc32(body)
+    meta = dict(header, arrays=layout, payload=payload_size, crc32=crc)
+    text = json.dumps(meta, sort_keys=True).encode("utf-8")
+    head = MAGIC + len(text).to_bytes(4, "little") + text
+    head += bytes(-len(head) % _ALIGN)
+    folder, base = os.path.split(path)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(head)
+        handle.write(body)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_directory(folder or ".")
+
+
+class SegmentData:
+    """One segment's derived data, read through ``mmap`` (or held in memory)."""
+
+    def __init__(self, header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> None:
+        self.segment_id: str = header["segment"]
+        self.doc_count: int = header["doc_count"]
+        self.fields: list[str] = list(header["fields"])
+        self.hashes: U64 = arrays["hashes"]
+        self.order: Int64s = arrays["order"]
+        self.key_starts: Int64s = arrays["key_starts"]
+        self.keys = arrays["keys"]
+        self.post_starts: Int64s = arrays["post_starts"]
+        self.docs: npt.NDArray[np.int32] = arrays["docs"]
+        self.codes: npt.NDArray[Any] = arrays["codes"]
+        self.table_starts: Int64s = arrays["table_starts"]
+        self.table_tf: npt.NDArray[np.float64] = arrays["table_tf"]
+        self.table_len: npt.NDArray[np.uint8] = arrays["table_len"]
+        self._lengths = arrays["lengths"]
+        self._keybytes = memoryview(self.keys.data) if len(self.keys) else memoryview(b"")
+        # small results computed from the data (a field's BM25F ratios per parameters)
+        self.memo: dict[tuple[object, ...], Any] = {}
+        self.size_bytes = sum(int(a.nbytes) for a in arrays.values())
+
+    @property
+    def term_count(self) -> int:
+        return len(self.hashes)
+
+    def field_lengths(self, field: str) -> npt.NDArray[np.uint8]:
+        """The length byte of ``field`` in each document (0: no value)."""
+        if field not in self.fields:
+            return np.zeros(self.doc_count, dtype=np.uint8)
+        return self._lengths[self.fields.index(field)]  # type: ignore[no-any-return]
+
+    def table(self, field: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]:
+        """The distinct ``(frequency, length byte)`` pairs of ``field``, which its
+        postings' codes number."""
+        number = self.fields.index(field)
+        lo, hi = int(self.table_starts[number]), int(self.table_starts[number + 1])
+        return self.table_tf[lo:hi], self.table_len[lo:hi]
+
+    def find(self, hashes: U64, keys: list[bytes]) -> Int64s:
+        """The term number of each key (-1: not in this segment)."""
+        found = np.full(len(keys), -1, dtype=np.int64)
+        if not len(self.hashes) or not keys:
+            return found
+        table = self.hashes
+        places = np.searchsorted(table, hashes, side="left")
+        inside = places < len(table)
+        hits = np.flatnonzero(inside)
+        hits = hits[table[places[hits]] == hashes[hits]]
+        starts = self.key_starts
+        keybytes = self._keybytes
+        for i in hits.tolist():
+            place = int(places[i])
+            key = keys[i]
+            while place < len(table) and table[place] == hashes[i]:
+                term = int(self.order[place])
+                if keybytes[int(starts[term]) : int(starts[term + 1])] == key:
+                    found[i] = term
+                    break
+                place += 1
+        return found
+
+    def iter_keys(self) -> Iterable[tuple[str, str, int]]:
+        """Every ``(field, text, term number)``: for checks and tools."""
+        starts = self.key_starts.tolist()
+        raw = bytes(self._keybytes)
+        for number in range(len(self.hashes)):
+            field, _, text = raw[starts[number] : starts[number + 1]].partition(b"\x00")
+            yield field.decode("utf-8"), text.decode("utf-8"), number
+
+
+def open_file(path: str, segment_id: str, doc_count: int) -> SegmentData:
+    """Open and check a segment's data file (``SegmentDataError`` if unusable)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise SegmentDataError(f"{path} is missing") from None
+    try:
+        size = os.fstat(fd).st_size
+        start = os.pread(fd, 12, 0)
+        if len(start) < 12 or start[:8] != MAGIC:
+            raise SegmentDataError(f"{path} is not a timkiem segment data file")
+        hlen = int.from_bytes(start[8:12], "little")
+        try:
+            meta = json.loads(os.pread(fd, hlen, 12))
+        except ValueError:
+            raise SegmentDataError(f"{path} has a damaged header") from None
+        body = 12 + hlen
+        body += -body % _ALIGN
+        if meta.get("format") != FORMAT:
+            raise SegmentDataError(f"{path} is of format {meta.get('format')}, not {FORMAT}")
+        if meta.get("segment") != segment_id or meta.get("doc_count") != doc_count:
+            raise SegmentDataError(f"{path} belongs to another segment")
+        if size != body + meta["payload"]:
+            raise SegmentDataError(f"{path} is {size} bytes, not {body + meta['payload']}")
+        crc = 0
+        position = body
+        while position < size:  # read, not mapped: the check adds no resident memory
+            chunk = os.pread(fd, min(1 << 22, size - position), position)
+            if not chunk:
+                break
+            crc = zlib.crc32(chunk, crc)
+            position += len(chunk)
+        if crc != meta["crc32"]:
+            raise SegmentDataError(f"{path} fails its checksum")
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ) if size else None
+    finally:
+        os.close(fd)
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    missing = set(_ARRAYS) - set(meta["arrays"])
+    if missing:
+        raise SegmentDataError(f"{path} lacks {', '.join(sorted(missing))}")
+    for name, (offset, dtype, shape) in meta["arrays"].items():
+        count = int(np.prod(shape)) if shape else 1
+        if mapped is None or count == 0:
+            arrays[name] = np.zeros(shape, dtype=np.dtype(dtype))
+            continue
+        flat = np.frombuffer(mapped, dtype=np.dtype(dtype), count=count, offset=body + offset)
+        arrays[name] = flat.reshape(shape)
+    return SegmentData(meta, arrays)
+
+
+def from_reader(reader: Any, segment_id: str, fields: list[str]) -> SegmentData:
+    """A segment's data rebuilt from its Whoosh files (slow: every term is read)."""
+    from timkiem.engine.blocks import read_postings
+    from timkiem.engine.columns import length_bytes
+
+    builder = Builder(segment_id, reader.doc_count_all())
+    for name in fields:
+        if name not in reader.schema:
+            continue
+        keys: list[bytes] = []
+        counts: list[int] = []
+        docs: list[npt.NDArray[Any]] = []
+        freqs: list[npt.NDArray[Any]] = []
+        if name in reader.indexed_field_names():
+            for btext in reader.lexicon(name):
+                ids, weights = read_postings(reader, name, btext)
+                if len(ids):
+                    keys.append(bytes(btext))
+                    counts.append(len(ids))
+                    docs.append(ids)
+                    freqs.append(weights)
+        terms = FieldTerms(
+            keys, np.array(counts, dtype=np.int64), _cat(docs, np.int64), _cat(freqs, np.float64)
+        )
+        builder.add(name, terms, length_bytes(reader, name))
+    return SegmentData(*builder.finish())

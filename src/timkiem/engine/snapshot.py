@@ -1,0 +1,217 @@
+"""A snapshot of the index: its segments' data, and the columns derived from them.
+
+A snapshot is a list of segments. What is derived from one segment (its
+term data file, its dates and categories) is read once per process and kept
+in a :class:`SegmentStore` by segment, so a commit that adds one small segment
+only reads that segment: every other segment's data is the same object in the
+old snapshot and the new one. What is index-wide (the live-document mask, the
+date order, facet codes, document and field-length totals) is assembled from
+the segments with a few NumPy passes when a snapshot opens.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from whoosh.searching import Searcher
+
+from timkiem.dates import VIETNAM, year_of
+from timkiem.engine import segdata
+from timkiem.engine.columns import NO_DATE, SegmentColumns
+from timkiem.engine.segdata import SegmentData, SegmentDataError
+
+Mask = npt.NDArray[np.bool_]
+Members = npt.NDArray[np.intp]  # document numbers, ascending
+
+log = logging.getLogger("timkiem.engine")
+
+_NO_DAY = -(10**9)
+_offset = VIETNAM.utcoffset(None)
+assert _offset is not None
+VIETNAM_OFFSET = int(_offset.total_seconds())  # all year: Vietnam has no daylight saving
+
+
+@dataclass
+class SegmentView:
+    """One segment as a snapshot sees it: its data, place and live documents."""
+
+    segment_id: str
+    data: SegmentData
+    columns: SegmentColumns
+    offset: int
+    size: int
+    deleted: frozenset[int]
+    field_lengths: dict[str, int]
+
+
+class SegmentStore:
+    """Each segment's derived data, opened once per process and shared by snapshots.
+
+    ``fields`` are the text fields whose terms the data holds. A segment whose
+    data file is missing or damaged has its data rebuilt from its Whoosh files
+    (slowly), kept in memory, and logged.
+    """
+
+    def __init__(self, fields: list[str]) -> None:
+        self.fields = fields
+        self._open: dict[tuple[str, str], tuple[SegmentData, SegmentColumns]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, folder: str, leaf: Any) -> tuple[SegmentData, SegmentColumns]:
+        segment_id = leaf.segment().segment_id()
+        key = (folder, segment_id)
+        with self._lock:
+            found = self._open.get(key)
+        if found is not None:
+            return found
+        count = leaf.doc_count_all()
+        path = f"{folder}/{segdata.file_name(segment_id)}"
+        try:
+            data = segdata.open_file(path, segment_id, count)
+        except SegmentDataError as exc:
+            log.warning(
+                "%s; rebuilding segment %s's term data from its index files "
+                "('timkiem reindex' stores it again)",
+                exc,
+                segment_id,
+            )
+            data = segdata.from_reader(leaf, segment_id, self.fields)
+        found = (data, SegmentColumns(leaf))
+        with self._lock:
+            self._open[key] = found
+        return found
+
+    def keep_only(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Forget the segments not in ``keys`` (the snapshots still using them keep them)."""
+        wanted = set(keys)
+        with self._lock:
+            for key in list(self._open):
+                if key not in wanted:
+                    del self._open[key]
+
+
+class Snapshot:
+    """A searcher over one index state, and the columns derived from it.
+
+    Whoosh's reader is not safe for concurrent file reads: ``lock`` guards
+    them; the arrays here are read-only and shared by request threads.
+    """
+
+    def __init__(
+        self,
+        searcher: Searcher,
+        generation: str,
+        token: object,
+        store: SegmentStore,
+        folder: str,
+    ) -> None:
+        self.searcher = searcher
+        self.generation = generation
+        self.token = token
+        self.folder = folder
+        self.lock = threading.Lock()
+        self.damage: str | None = None  # why reading it failed, if it did
+        reader = searcher.reader()
+        leaves = list(reader.leaf_readers()) if hasattr(reader, "leaf_readers") else []
+        if not leaves and reader.doc_count_all():
+            leaves = [(reader, 0)]
+        self.segments: list[SegmentView] = []
+        for leaf, offset in leaves:
+            data, columns = store.get(folder, leaf)
+            segment = leaf.segment()
+            self.segments.append(
+                SegmentView(
+                    segment.segment_id(),
+                    data,
+                    columns,
+                    offset,
+                    leaf.doc_count_all(),
+                    frozenset(segment.deleted_docs()),
+                    {name: leaf.field_length(name) for name in store.fields},
+                )
+            )
+        self.size = sum(s.size for s in self.segments)
+        self.doc_count = reader.doc_count()
+        self.field_length_totals = {
+            name: sum(s.field_lengths[name] for s in self.segments) for name in store.fields
+        }
+        self.live: Mask = np.ones(self.size, dtype=np.bool_)
+        for seg in self.segments:
+            if seg.deleted:
+                self.live[np.fromiter(seg.deleted, dtype=np.int64) + seg.offset] = False
+        stamps = _cat([s.columns.stamps for s in self.segments], np.int64)
+        self.dated: Mask = stamps < NO_DATE
+        names = sorted({n for s in self.segments for n in s.columns.category_names})
+        self.category_names: list[str] = names
+        number = {name: n for n, name in enumerate(names)}
+        codes = [
+            np.array([number[n] for n in s.columns.category_names], dtype=np.int64)[
+                s.columns.category_codes
+            ]
+            for s in self.segments
+            if s.size
+        ]
+        self.category_codes = _cat(codes, np.int32)
+        self.year_names, year_codes = _years(stamps, self.dated)
+        # One number per document for its (year or none, category) pair: facets
+        # are then one count over the matches.
+        self.facet_codes = (year_codes + 1) * len(names) + self.category_codes
+        dated = np.flatnonzero(self.dated & self.live)
+        self.by_date_doc = dated[np.argsort(stamps[dated], kind="stable")]
+        self.by_date_ts = stamps[self.by_date_doc]
+
+    def close(self) -> None:
+        self.searcher.close()
+
+    def mask(self, docs: npt.NDArray[Any] | None = None) -> Mask:
+        """A mask of the documents ``docs`` (none if None)."""
+        found = np.zeros(self.size, dtype=np.bool_)
+        if docs is not None:
+            found[docs] = True
+        return found
+
+    def date_range(self, start: int | None, end: int | None) -> tuple[int, int]:
+        """Slice bounds into the date order for an inclusive timestamp range."""
+        stamps = self.by_date_ts
+        lo = 0 if start is None else int(np.searchsorted(stamps, start, side="left"))
+        hi = len(stamps) if end is None else int(np.searchsorted(stamps, end, side="right"))
+        return lo, max(lo, hi)
+
+    def category(self, name: str) -> Mask:
+        """The documents of category ``name``."""
+        if name not in self.category_names:
+            return self.mask()
+        found: Mask = self.category_codes == self.category_names.index(name)
+        return found
+
+    def segment_keys(self) -> list[tuple[str, str]]:
+        return [(self.folder, s.segment_id) for s in self.segments]
+
+
+def _cat(parts: list[npt.NDArray[Any]], dtype: Any) -> npt.NDArray[Any]:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
+def _years(stamps: npt.NDArray[np.int64], dated: Mask) -> tuple[list[int], npt.NDArray[np.int32]]:
+    """The years present, and each document's index into them (-1: no date).
+
+    ``year_of`` runs once per distinct day (Vietnam time has no DST).
+    """
+    days = np.where(dated, (stamps + VIETNAM_OFFSET) // 86400, _NO_DAY)
+    unique, inverse = np.unique(days, return_inverse=True)
+    years_of_day = np.array(
+        [year_of(int(d) * 86400) if d != _NO_DAY else -1 for d in unique], dtype=np.int64
+    )
+    names, codes = np.unique(years_of_day, return_inverse=True)
+    per_doc = codes[inverse.reshape(len(stamps))].astype(np.int32)
+    present = [int(y) for y in names]
+    if present and present[0] == -1:
+        present = present[1:]
+        per_doc -= 1
+    return present, per_doc

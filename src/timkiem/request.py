@@ -1,0 +1,77 @@
+"""A search request as the API and the CLI ask for it, and its validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from timkiem.analysis import nfc
+from timkiem.config import Settings
+from timkiem.dates import parse_range_bound
+from timkiem.errors import InvalidParameter
+from timkiem.query import ParsedQuery, parse_query
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search, as the API and the CLI ask for it."""
+
+    q: str = ""
+    date_from: str | None = None
+    date_to: str | None = None
+    category: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+
+
+@dataclass(frozen=True)
+class ValidRequest:
+    """A checked request: the parsed query and the date range as timestamps."""
+
+    request: SearchRequest
+    parsed: ParsedQuery
+    start: int | None
+    end: int | None
+
+    def key(self) -> tuple[object, ...]:
+        """Equal for requests that give the same results."""
+        r = self.request
+        return (self.parsed.key(), self.start, self.end, r.category, r.sort, r.page, r.per_page)
+
+
+def validate(request: SearchRequest, settings: Settings) -> ValidRequest:
+    """Check every parameter; ``InvalidParameter`` names the bad one."""
+    limit = settings.max_query_length
+    length = len(request.q)
+    if limit < length <= 4 * limit:
+        length = len(nfc(request.q))  # decomposed (NFD) accents do not count
+    if length > limit:
+        raise InvalidParameter("q", f"is {length} characters long; the limit is {limit}")
+    if request.sort not in SORTS:
+        raise InvalidParameter("sort", f"must be one of {', '.join(SORTS)}, not {request.sort!r}")
+    if not 1 <= request.per_page <= MAX_PER_PAGE:
+        raise InvalidParameter("per_page", f"must be between 1 and {MAX_PER_PAGE}")
+    if request.page < 1:
+        raise InvalidParameter("page", "must be 1 or more")
+    window = settings.max_result_window
+    if request.page * request.per_page > window:
+        raise InvalidParameter(
+            "page", f"page x per_page must be at most {window}; refine the query instead"
+        )
+    start = end = None
+    for param, value, is_end in (("from", request.date_from, False), ("to", request.date_to, True)):
+        if value:
+            try:
+                bound = parse_range_bound(value, end=is_end)
+            except ValueError as exc:
+                raise InvalidParameter(param, str(exc)) from None
+            if is_end:
+                end = bound
+            else:
+                start = bound
+    if start is not None and end is not None and start > end:
+        raise InvalidParameter("from", "is after 'to'")
+    return ValidRequest(request, parse_query(request.q, settings.max_query_terms), start, end)

@@ -1,0 +1,54 @@
+"""Presentation: the API's hits, snippets and facets from the engine's documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from timkiem.engine.snapshot import Members, Snapshot
+from timkiem.snippets import make_snippet
+
+
+def stored_record(snap: Snapshot, docnum: int) -> dict[str, Any]:
+    """The stored record of a document, as ingested."""
+    with snap.lock:
+        stored = snap.searcher.stored_fields(docnum)
+    record: dict[str, Any] = json.loads(stored["record"])
+    return record
+
+
+def hit(snap: Snapshot, docnum: int, score: float | None, terms: set[str]) -> dict[str, Any]:
+    """One result: the record's fields, its score and a snippet marking ``terms``."""
+    record = stored_record(snap, docnum)
+    return {
+        "id": record["id"],
+        "title": record.get("title") or "",
+        "url": record.get("url"),
+        "date": record.get("date"),
+        "category": record.get("category"),
+        "author": record.get("author"),
+        "score": None if score is None else round(score, 4),
+        "snippet": make_snippet(record.get("body") or record.get("title") or "", terms),
+    }
+
+
+def facets(snap: Snapshot, members: Members) -> dict[str, dict[str, int]]:
+    """Counts of the matches per year (newest first) and per category (most first)."""
+    names = snap.category_names
+    if not names:  # an empty index
+        return {"year": {}, "category": {}}
+    pairs = np.bincount(
+        snap.facet_codes[members], minlength=(len(snap.year_names) + 1) * len(names)
+    ).reshape(-1, len(names))
+    years = pairs[1:].sum(axis=1).tolist()
+    cats = pairs.sum(axis=0).tolist()
+    by_year = sorted(((y, n) for y, n in zip(snap.year_names, years) if n), key=lambda i: -i[0])
+    return {"year": {str(y): n for y, n in by_year}, "category": by_count(names, cats)}
+
+
+def by_count(names: list[str], counts: list[int]) -> dict[str, int]:
+    """Named counts, most first (then by name), leaving out zeros and the unnamed."""
+    found = sorted(((c, n) for c, n in zip(names, counts) if n and c), key=lambda i: (-i[1], i[0]))
+    return dict(found)

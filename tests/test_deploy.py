@@ -1,0 +1,223 @@
+"""The deployment files of ``deploy/``: checked by the tools that will read them.
+
+``systemd-analyze verify`` reads the units and ``nginx -t`` the site (then a
+real nginx proxies a real ``timkiem serve``); each test is skipped, saying
+why, on a machine without the tool (``.ci/run`` installs nginx when it can).
+"""
+
+from __future__ import annotations
+
+import configparser
+import gzip
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, ROOT
+from test_e2e import free_port
+from timkiem.config import Settings
+from timkiem.indexer import Indexer
+
+DEPLOY = ROOT / "deploy"
+UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer"]
+TIMKIEM = "/opt/timkiem/.venv/bin/timkiem"
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string((DEPLOY / name).read_text())
+    return parser
+
+
+def test_the_units_are_hardened() -> None:
+    for name in ("timkiem.service", "timkiem-sync.service"):
+        service = unit(name)["Service"]
+        assert service["User"] == "timkiem" and service["Group"] == "timkiem"
+        assert service["ProtectSystem"] == "strict"
+        assert service["ReadWritePaths"] == "/var/lib/timkiem/index"
+        assert service["NoNewPrivileges"] == "yes"
+        assert service["KillSignal"] == "SIGTERM"
+        assert service["ExecStart"].startswith(TIMKIEM + " ")
+    server = unit("timkiem.service")["Service"]
+    assert server["Restart"] == "on-failure"
+    assert "--metrics-port" in server["ExecStart"] and "--log-file" in server["ExecStart"]
+    assert server["ExecReload"] == "/bin/kill -HUP $MAINPID"
+    assert unit("timkiem-sync.timer")["Timer"]["Unit"] == "timkiem-sync.service"
+
+
+def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (it comes with systemd)")
+    for name in UNITS:  # ExecStart must exist for verify: timkiem is not installed there
+        text = (DEPLOY / name).read_text().replace(TIMKIEM, "/bin/true")
+        (tmp_path / name).write_text(text)
+    proc = subprocess.run(
+        [analyze, "verify", *(str(tmp_path / n) for n in UNITS)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    # verify only warns about unknown keys and bad values ("..., ignoring"): none allowed
+    ours = [line for line in output.splitlines() if any(n in line for n in UNITS)]
+    assert ours == [], output
+
+
+def test_systemd_analyze_verify_sees_a_mistake(tmp_path: Path) -> None:
+    """The check above can fail: a misspelt key is reported."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (it comes with systemd)")
+    text = (DEPLOY / "timkiem.service").read_text().replace(TIMKIEM, "/bin/true")
+    (tmp_path / "timkiem.service").write_text(text.replace("KillSignal=", "KillSignl="))
+    proc = subprocess.run(
+        [analyze, "verify", str(tmp_path / "timkiem.service")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Unknown key 'KillSignl'" in proc.stdout + proc.stderr
+
+
+def test_logrotate_tells_the_server() -> None:
+    text = (DEPLOY / "logrotate-timkiem").read_text()
+    rules = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    assert rules.strip().startswith("/var/log/timkiem/*.log {") and rules.strip().endswith("}")
+    assert "systemctl kill --signal=HUP --kill-whom=main timkiem.service" in rules
+    assert "copytruncate" not in rules  # the server reopens its file instead
+    server = unit("timkiem.service")["Service"]
+    assert "/var/log/timkiem/" in server["ExecStart"] and server["LogsDirectory"] == "timkiem"
+
+
+def nginx_config(tmp_path: Path, listen: int, upstream: int) -> Path:
+    """A full nginx.conf around the site, every path moved into ``tmp_path``."""
+    site = (DEPLOY / "nginx-timkiem.conf").read_text()
+    site = site.replace("/var/cache/nginx/timkiem", str(tmp_path / "cache"))
+    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
+    site = site.replace("listen [::]:80;", "")
+    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
+    (tmp_path / "site.conf").write_text(site)
+    temp = "\n".join(
+        f"    {kind}_temp_path {tmp_path}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"pid {tmp_path}/nginx.pid;\n"
+        f"error_log {tmp_path}/error.log;\n"
+        "daemon off;\nmaster_process off;\n"
+        "events { worker_connections 64; }\n"
+        "http {\n"
+        "    default_type application/octet-stream;\n"
+        "    access_log off;\n"
+        f"{temp}\n"
+        f"    include {tmp_path}/site.conf;\n"
+        "}\n"
+    )
+    return config
+
+
+def nginx_or_skip() -> str:
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+    if found is None:
+        pytest.skip("nginx is not installed (.ci/run installs it with apt-get when it can)")
+    return found
+
+
+def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
+    nginx = nginx_or_skip()
+    config = nginx_config(tmp_path, free_port(), 8000)
+    proc = subprocess.run(
+        [nginx, "-t", "-c", str(config), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "test is successful" in proc.stderr
+    broken = config.read_text().replace("include", "inclde", 1)
+    config.write_text(broken)
+    proc = subprocess.run([nginx, "-t", "-c", str(config)], capture_output=True, text=True)
+    assert proc.returncode != 0  # the check can fail
+
+
+@pytest.fixture
+def proxied(tmp_path: Path) -> Iterator[str]:
+    """nginx with the site, in front of a real ``timkiem serve``: nginx's base URL."""
+    nginx = nginx_or_skip()
+    index = tmp_path / "index"
+    Indexer(Settings.load({"index": str(index)}, environ={})).ingest([str(EXAMPLES)])
+    api_port, port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMKIEM_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "timkiem", "serve", "--port", str(api_port), "--index", str(index)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    proxy = subprocess.Popen(
+        [nginx, "-c", str(nginx_config(tmp_path, port, api_port)), "-p", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proxy.poll() is None, proxy.communicate()[1]
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=5):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "nginx never answered through timkiem"
+                time.sleep(0.2)
+        yield base
+    finally:
+        for process in (proxy, server):
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_nginx_in_front_of_timkiem(proxied: str) -> None:
+    status, headers, body = fetch(proxied + "/search?q=cong+doan", **{"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"  # JSON is compressed
+    assert b'"total"' in gzip.decompress(body)
+    assert fetch(proxied + "/metrics")[0] == 404  # never public
+    # the server says no-store: nginx must not serve it from its cache
+    if "no-store" in headers.get("Cache-Control", ""):
+        again = fetch(proxied + "/search?q=cong+doan")[1]
+        assert again.get("X-Cache-Status") != "HIT"
+    # a client asking too fast is turned away with 429
+    codes = [fetch(proxied + "/health")[0] for _ in range(60)]
+    assert 429 in codes and codes[0] == 200
+    assert re.fullmatch(r"(200)+(429|200)*", "".join(map(str, codes)))

@@ -1,0 +1,148 @@
+"""Each segment's derived data equals its Whoosh postings, survives commits, and
+is rebuilt, never trusted, when damaged or missing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES, write_jsonl
+from timkiem.config import Settings
+from timkiem.engine import segdata
+from timkiem.engine.blocks import read_postings
+from timkiem.engine.columns import length_bytes
+from timkiem.indexer import Indexer
+from timkiem.schema import SCORED_FIELDS
+from timkiem.search import SearchEngine, SearchRequest
+from timkiem.storage import INDEX_NAME
+
+
+def _records() -> list[dict[str, object]]:
+    return [json.loads(line) for line in EXAMPLES.read_text("utf-8").splitlines()]
+
+
+def _segment_files(settings: Settings) -> list[Path]:
+    return sorted(Path(settings.index).glob(f"gen-*/{INDEX_NAME}_*.{segdata.SUFFIX}"))
+
+
+@pytest.fixture
+def three_segments(settings: Settings, tmp_path: Path) -> Settings:
+    records = _records()
+    indexer = Indexer(settings)
+    for part in range(3):
+        indexer.ingest([str(write_jsonl(tmp_path / f"{part}.jsonl", records[part::3]))])
+    return settings
+
+
+def test_every_term_reads_back_as_whoosh_stores_it(three_segments: Settings) -> None:
+    engine = SearchEngine(three_segments)
+    snap = engine.snapshot()
+    assert len(snap.segments) == 3
+    leaves = list(snap.searcher.reader().leaf_readers())
+    checked = 0
+    for (leaf, _offset), view in zip(leaves, snap.segments):
+        data = view.data
+        expected_terms = 0
+        for field in SCORED_FIELDS:
+            assert data.field_lengths(field).tolist() == length_bytes(leaf, field).tolist()
+            for btext in leaf.lexicon(field):
+                expected_terms += 1
+                ids, weights = read_postings(leaf, field, btext)
+                key = segdata.term_key(field, btext.decode("utf-8"))
+                place = int(data.find(segdata.key_hashes([key]), [key])[0])
+                assert place >= 0, (field, btext)
+                lo, hi = int(data.post_starts[place]), int(data.post_starts[place + 1])
+                assert data.docs[lo:hi].tolist() == ids.tolist()
+                tf, lengths = data.table(field)
+                codes = data.codes[lo:hi].astype(np.int64)
+                assert tf[codes].tolist() == weights.tolist()
+                assert lengths[codes].tolist() == data.field_lengths(field)[ids].tolist()
+                checked += 1
+        assert data.term_count == expected_terms  # no term more, none less
+    assert checked > 1000
+    absent = segdata.term_key("body_f", "khongcotu")
+    assert snap.segments[0].data.find(segdata.key_hashes([absent]), [absent]).tolist() == [-1]
+    engine.close()
+
+
+def test_a_commit_reuses_the_data_of_the_segments_it_keeps(
+    three_segments: Settings, tmp_path: Path
+) -> None:
+    engine = SearchEngine(three_segments)
+    before = engine.snapshot()
+    shared = {s.segment_id: s.data for s in before.segments}
+    new = {"id": "moi-1", "title": "Công đoàn Bắc Kạn thăm hỏi công nhân", "body": "Tin mới."}
+    Indexer(three_segments).ingest([str(write_jsonl(tmp_path / "new.jsonl", [new]))])
+    after = engine.snapshot()
+    assert after is not before
+    kept = [s for s in after.segments if s.segment_id in shared]
+    assert kept, "the commit kept the earlier segments"
+    assert all(s.data is shared[s.segment_id] for s in kept)  # the same objects: not re-read
+    found = engine.search(SearchRequest(q="cong doan bac kan tham hoi"))
+    assert found["hits"][0]["id"] == "moi-1"
+    engine.close()
+
+
+def test_deletions_leave_the_data_and_hide_the_documents(three_segments: Settings) -> None:
+    engine = SearchEngine(three_segments)
+    first = _records()[0]["id"]
+    assert isinstance(first, str)
+    before = engine.snapshot()
+    Indexer(three_segments).delete([first])
+    after = engine.snapshot()
+    assert {s.segment_id for s in after.segments} <= {s.segment_id for s in before.segments}
+    assert after.doc_count == before.doc_count - 1
+    assert first not in {h["id"] for h in engine.search(SearchRequest(per_page=100))["hits"]}
+    engine.close()
+
+
+@pytest.mark.parametrize("damage", ["missing", "flipped", "truncated", "foreign"])
+def test_damaged_or_missing_data_is_rebuilt_not_trusted(
+    three_segments: Settings, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = SearchRequest(q="công đoàn lao động", per_page=20)
+    engine = SearchEngine(three_segments)
+    expected = engine.search(request)
+    engine.close()
+    files = _segment_files(three_segments)
+    assert len(files) == 3
+    target = files[1]
+    raw = target.read_bytes()
+    if damage == "missing":
+        target.unlink()
+    elif damage == "flipped":
+        target.write_bytes(raw[:-100] + bytes([raw[-100] ^ 0xFF]) + raw[-99:])
+    elif damage == "truncated":
+        target.write_bytes(raw[: len(raw) // 2])
+    else:
+        target.write_bytes(files[0].read_bytes())
+    engine = SearchEngine(three_segments)
+    with caplog.at_level(logging.WARNING, logger="timkiem.engine"):
+        got = engine.search(request)
+    assert "rebuilding segment" in caplog.text
+    assert [(h["id"], h["score"]) for h in got["hits"]] == [
+        (h["id"], h["score"]) for h in expected["hits"]
+    ]
+    assert got["total"] == expected["total"]
+    engine.close()
+
+
+def test_merged_and_replaced_segments_take_their_data_files_with_them(
+    settings: Settings, tmp_path: Path
+) -> None:
+    records = _records()
+    indexer = Indexer(settings)
+    for n in range(12):  # enough small commits for Whoosh to merge some
+        indexer.ingest([str(write_jsonl(tmp_path / f"{n}.jsonl", records[n::12]))])
+    engine = SearchEngine(settings)
+    snap = engine.snapshot()
+    live = {s.segment_id for s in snap.segments}
+    on_disk = {p.name.split(".")[0] for p in _segment_files(settings)}
+    assert on_disk == live  # one file per live segment, none left behind
+    assert len(live) < 12  # Whoosh merged some
+    assert engine.search(SearchRequest(per_page=1))["total"] == len(records)
+    engine.close()
