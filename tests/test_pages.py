@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import unicodedata
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -122,12 +123,35 @@ def test_links_inside_sentences_do_not_make_a_list_page() -> None:
     assert result.record is not None, result.skipped
 
 
-def test_pages_in_other_encodings() -> None:
-    html = page('<meta charset="windows-1258">', "<h1>Công đoàn</h1>" + PARAGRAPHS)
-    result = extract_page(html.decode().encode("utf-16"), "a.html", "a.html")
-    assert result.record is None or "Công đoàn" in result.record.get("title", "")
-    legacy = page('<meta charset="windows-1252">', "<h1>Caf\xe9 du matin</h1>")
-    assert extract_page(legacy.decode().encode("cp1252"), "b.html", "b.html").skipped
+def cp1258(text: str) -> bytes:
+    """``text`` as a legacy Vietnamese Windows page stores it: base letters precomposed,
+    tone marks combining."""
+    out = b""
+    for char in text:
+        try:
+            out += char.encode("cp1258")
+            continue
+        except UnicodeEncodeError:
+            pass
+        parts = unicodedata.normalize("NFD", char)
+        tones = "".join(c for c in parts if c in "\u0300\u0301\u0303\u0309\u0323")
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+        out += (base + tones).encode("cp1258")
+    return out
+
+
+def test_pages_in_other_encodings_and_the_same_title_on_every_page() -> None:
+    html = (
+        '<html><head><meta charset="windows-1258"><title>Công đoàn Bắc Kạn</title></head>'
+        "<body><h1>Hội nghị công đoàn tỉnh năm 2020</h1><div>Ngày đăng: 13/04/2020</div>"
+        f"{PARAGRAPHS}</body></html>"
+    )
+    for content in (cp1258(html), html.encode("utf-16")):
+        result = extract_page(content, "a.html", "a.html")
+        assert result.record is not None, result.skipped
+        assert result.record["title"] == "Hội nghị công đoàn tỉnh năm 2020"
+        assert result.record["body"].startswith("Sáng 13/4, Liên đoàn Lao động tỉnh")
+        assert unicodedata.is_normalized("NFC", result.record["body"])
 
 
 @pytest.mark.parametrize(

@@ -337,15 +337,17 @@ class _Page:
             if any(_same_or_part(text, c) for c in candidates) and _key(text) not in sites:
                 self.title_node = node
                 return text
-        for text in candidates:
+        for text in [_norm(c) for c in declared if c]:  # og:title, JSON-LD headline
             stripped = _strip_site(text, sites)
             if stripped:
                 return stripped
-        # no declared title at all: the page's one headline, if it has exactly one
+        # the page's one headline: old CMSes give every page the same <title>
         headlines = [h for h in self.tree.iter("h1") if not _linked(h) and _key(_text(h))]
         if len(headlines) == 1 and _key(_text(headlines[0])) not in sites:
             self.title_node = headlines[0]
             return _text(headlines[0])
+        if page_title:
+            return _strip_site(_norm(page_title), sites) or None
         return None
 
     # dates
@@ -712,7 +714,7 @@ def extract_page(content: bytes, source: str, relative: str) -> PageResult:
     if len(content) > MAX_PAGE_BYTES:
         result.skipped = f"larger than {MAX_PAGE_BYTES >> 20} MB; not a saved article page"
         return result
-    text = decode_page(content)
+    text = unicodedata.normalize("NFC", decode_page(content))  # legacy pages: tones combining
     if not text.strip() or "<" not in text:
         result.skipped = "empty or not HTML"
         return result
