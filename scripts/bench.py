@@ -15,14 +15,12 @@ ratio to the baseline (above 1 means timkiem is better).
 from __future__ import annotations
 
 import argparse
-import gzip
 import http.client
 import json
 import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,71 +28,38 @@ import tempfile
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
+
+from bench_baseline import NaiveSearch
+from timkiem.analysis import fold
+from timkiem.config import Settings
+from timkiem.search import SearchEngine, SearchRequest
+from timkiem.testing import (
+    LOOPBACK,
+    ServerProcess,
+    corpus_dir,
+    corpus_missing,
+    free_port,
+    percentile,
+    read_lines,
+    tree_rss_bytes,
+)
 
 SCRIPTS = Path(__file__).resolve().parent
 NAIVE = SCRIPTS / "bench_baseline.py"
 ROOT = SCRIPTS.parent
-sys.path.insert(0, str(SCRIPTS))
-
-from bench_baseline import NaiveSearch  # noqa: E402
-from timkiem.analysis import fold  # noqa: E402
-from timkiem.config import Settings  # noqa: E402
-from timkiem.search import SearchEngine, SearchRequest  # noqa: E402
 
 RSS = "news-rss-2025-2026.jsonl.gz"
 FULL = "news-fulltext-2017.jsonl.gz"
 MB = 1_000_000
-PAGE = os.sysconf("SC_PAGE_SIZE")
 WORD = re.compile(r"[^\W\d_]+")
 Params = dict[str, str]
 
 
-# -- memory of a process tree ---------------------------------------------------
-
-
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as handle:
-            return int(handle.read().split()[1]) * PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, now."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += _rss(pid)
-        stack.extend(children.get(pid, []))
-    return total
-
-
-def peak_rss(pid: int) -> int:
-    """The peak resident bytes (VmHWM) of one live process."""
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+# -- a measured build --------------------------------------------------------
 
 
 @dataclass
@@ -123,7 +88,7 @@ def run_measured(
                 proc.kill()
                 proc.wait()
                 raise SystemExit(f"{' '.join(cmd)} took longer than {timeout:.0f} s; see {log}")
-            peak = max(peak, tree_rss(proc.pid))
+            peak = max(peak, tree_rss_bytes(proc.pid))
             time.sleep(0.05)
         seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -141,16 +106,6 @@ def run_measured(
 class Corpus:
     titles: list[str]
     months: list[str]
-
-
-def read_lines(path: Path, limit: int | None) -> Iterator[str]:
-    opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle):
-            if limit is not None and number >= limit:
-                return
-            if line.strip():
-                yield line
 
 
 def load_corpus(path: Path) -> Corpus:
@@ -206,14 +161,6 @@ def kind(params: Params) -> str:
 # -- latency --------------------------------------------------------------------
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
 @dataclass
 class Latency:
     """Milliseconds per query of several runs, summarized as medians of runs."""
@@ -256,7 +203,7 @@ class Client:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.conn = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
 
     def get(self, params: Params) -> int:
         try:
@@ -266,7 +213,7 @@ class Client:
             return resp.status
         except (OSError, http.client.HTTPException):
             self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.conn = http.client.HTTPConnection(LOOPBACK, self.port, timeout=30)
             return 0
 
     def ask(self, params: Params) -> None:
@@ -277,65 +224,19 @@ class Client:
 
 # -- servers --------------------------------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+READY_PROBE = "/search?" + urlencode({"q": "việt nam", "page": "1"})
 
 
-class Server:
-    """A server process on loopback; ``ready_seconds`` from start to first answer."""
-
-    def __init__(self, cmd: list[str], port: int, log: Path) -> None:
-        self.port = port
-        self.log = open(log, "w")
-        started = self.started = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        probe = {"q": "việt nam", "page": "1"}
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited ({self.proc.returncode}); see {log}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/search?" + urlencode(probe))
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.perf_counter() - started > 120:
-                self.stop()
-                raise SystemExit(f"server not ready after 120 s; see {log}")
-            time.sleep(0.005)
-        self.ready_seconds = time.perf_counter() - started
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-def wait_warm(server: Server, timeout: float = 300) -> float | None:
-    """Seconds from the server's start until /health says "warm" (None: never says)."""
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
-            conn.request("GET", "/health")
-            resp = conn.getresponse()
-            body = json.loads(resp.read()) if resp.status == 200 else {}
-        except (OSError, ValueError):
-            body = {}
-        if "warm" not in body:
-            return None
-        if body["warm"] or time.perf_counter() - server.started > timeout:
-            return time.perf_counter() - server.started
-        time.sleep(0.1)
+def start_server(cmd: Callable[[int], list[str]], log: Path) -> ServerProcess:
+    """A server on a free loopback port, once it answers a search (``ready_seconds``)."""
+    port = free_port()
+    server = ServerProcess(port=port, command=cmd(port), log=log, cwd=ROOT).start()
+    try:
+        server.wait_ready(READY_PROBE, timeout=120, status=200, interval=0.005)
+    except (RuntimeError, TimeoutError) as exc:
+        server.stop()
+        raise SystemExit(f"server not ready: {exc}; see {log}") from None
+    return server
 
 
 def throughput(port: int, corpus: Corpus, clients: int, seconds: float) -> dict[str, float]:
@@ -481,17 +382,18 @@ def search(
     latency_figures("inproc", latency, figures)
 
     ready: list[float] = []
-    server: Server | None = None
+    server: ServerProcess | None = None
     try:
         for _ in range(args.runs):
             if server is not None:
                 server.stop()
-            port = free_port()
-            server = Server(system.serve(dest, port), port, work / f"{system.name}-serve.log")
+            server = start_server(
+                lambda port: system.serve(dest, port), work / f"{system.name}-serve.log"
+            )
             ready.append(server.ready_seconds)
         assert server is not None
         figures["ready_s"] = statistics.median(ready)
-        warm = wait_warm(server)
+        warm = server.wait_warm()
         if warm is not None:
             figures["warm_s"] = warm
             say(f"{system.name}: server warm {warm:.1f} s after start")
@@ -505,7 +407,7 @@ def search(
         say(f"{system.name}: {args.clients} clients for {args.duration:g} s")
         load = throughput(server.port, corpus, args.clients, args.duration)
         figures.update({f"load_{k}": v for k, v in load.items()})
-        figures["server_rss"] = peak_rss(server.proc.pid) / MB
+        figures["server_rss"] = server.peak_rss_bytes() / MB
     finally:
         if server is not None:
             server.stop()
@@ -549,11 +451,12 @@ def freshness(
     """A warm server under ``args.clients`` clients while one article is ingested
     every 10 s for ``args.fresh_seconds``: latency per 10-s window against the warm
     figures of the same server, and how long each article took to be found."""
-    port = free_port()
-    server = Server(TIMKIEM.serve(dest, port), port, work / f"timkiem-fresh-{label}.log")
+    server = start_server(
+        lambda port: TIMKIEM.serve(dest, port), work / f"timkiem-fresh-{label}.log"
+    )
     env = {**os.environ, "TIMKIEM_INDEX": str(dest)}
     try:
-        wait_warm(server)
+        server.wait_warm()
         client = Client(server.port)
         mix = QueryMix(corpus, 50_000).take(args.queries)
         timings = [ms for _, ms in time_queries(mix, client.ask)]
@@ -626,8 +529,7 @@ def cold_start(
     dest: Path, corpus: Corpus, args: argparse.Namespace, work: Path, figures: dict[str, float]
 ) -> None:
     """Latency of the first 5 seconds after ``timkiem serve`` starts (one client)."""
-    port = free_port()
-    server = Server(TIMKIEM.serve(dest, port), port, work / "timkiem-cold.log")
+    server = start_server(lambda port: TIMKIEM.serve(dest, port), work / "timkiem-cold.log")
     try:
         client = Client(server.port)
         mix = QueryMix(corpus, 40_000)
@@ -667,8 +569,7 @@ def long_questions(args: argparse.Namespace, work: Path, figures: dict[str, floa
         words = json.loads(line)["query"].split()
         if len(words) >= 20:
             questions.append(" ".join(words[:20]))
-    port = free_port()
-    server = Server(TIMKIEM.serve(dest, port), port, work / "timkiem-passages.log")
+    server = start_server(lambda port: TIMKIEM.serve(dest, port), work / "timkiem-passages.log")
     try:
         client = Client(server.port)
         timings = time_queries([{"q": q, "page": "1"} for q in questions[:300]], client.ask)
@@ -804,8 +705,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--corpus",
         type=Path,
-        default=ROOT.parent / "shared" / "corpus",
-        help="directory of the shared corpus",
+        default=corpus_dir(),
+        help="directory of the shared corpus (default: ../shared/corpus, or $TIMKIEM_CORPUS)",
     )
     parser.add_argument("--work", type=Path, help="scratch directory (default: a new temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
@@ -862,8 +763,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     for name in (RSS, FULL):
-        if not (args.corpus / name).exists():
-            raise SystemExit(f"missing {args.corpus / name}: the shared corpus is needed")
+        missing = corpus_missing(name, args.corpus)
+        if missing:
+            raise SystemExit(missing)
     work = args.work or Path(tempfile.mkdtemp(prefix="timkiem-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:

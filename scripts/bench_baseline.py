@@ -7,11 +7,10 @@ Run by bench.py in subprocesses: ``build SRC DEST`` and ``serve DEST PORT``.
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 import time
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,6 +21,7 @@ from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.query import NumericRange
 
 from timkiem.dates import parse_article_date, parse_range_bound, to_timestamp
+from timkiem.testing import LOOPBACK, read_jsonl_gz
 
 
 def _schema() -> Schema:
@@ -33,20 +33,12 @@ def _schema() -> Schema:
     )
 
 
-def _records(path: str) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
-
-
 def build(src: str, dest: str) -> int:
     """Index ``src`` into a new index in ``dest``; the number of documents."""
     ix = windex.create_in(dest, _schema())
     writer = ix.writer()
     count = 0
-    for rec in _records(src):
+    for rec in read_jsonl_gz(Path(src)):
         doc: dict[str, Any] = {
             "id": str(rec["id"]),
             "title": rec.get("title") or "",
@@ -106,7 +98,7 @@ def serve(dest: str, port: int, threads: int = 8) -> None:
         start_response(status, [("Content-Type", "application/json")])
         return [body]
 
-    waitress.serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
+    waitress.serve(app, host=LOOPBACK, port=port, threads=threads, _quiet=True)
 
 
 def main(argv: list[str]) -> None:

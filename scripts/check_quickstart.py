@@ -1,6 +1,6 @@
 """Run the README's quick start on a fresh clone and query the server it starts.
 
-    python3 scripts/check_quickstart.py [--repo PATH] [--port N] [--tests]
+    .venv/bin/python scripts/check_quickstart.py [--repo PATH] [--port N] [--tests]
 
 Clones the repository into a temporary directory, runs the quick start's first
 command there (install, load the sample articles, serve) in the background,
@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from pathlib import Path
+
+from timkiem.testing import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,20 +30,6 @@ def quick_start_commands(readme: str) -> list[str]:
     """The indented command lines of the README's "Quick start" section."""
     section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     return [m.group(1).strip() for m in re.finditer(r"^ {4}(\S.*)$", section, re.M)]
-
-
-def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the quick start command exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                body: dict[str, object] = json.load(response)
-                return body
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(1)
-    raise SystemExit(f"no answer from {url} within {timeout:g} s")
 
 
 def main() -> None:
@@ -62,27 +46,30 @@ def main() -> None:
         commands = quick_start_commands((clone / "README.md").read_text(encoding="utf-8"))
         serve, test = commands[0], commands[1]
         print(f"$ {serve}", flush=True)
-        env = dict(os.environ, TIMKIEM_PORT=str(args.port))
-        log = open(Path(tmp) / "serve.log", "wb")
-        server = subprocess.Popen(
-            ["bash", "-c", serve],
+        server = ServerProcess(
+            port=args.port,
+            command=["bash", "-c", serve],
             cwd=clone,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+            env={"TIMKIEM_PORT": str(args.port)},
+            log=Path(tmp) / "serve.log",
+            group=True,  # the command starts the server as a child: stop them all
+        ).start()
         try:
-            url = f"http://127.0.0.1:{args.port}/search?q=cong+doan+bac+kan&per_page=3"
-            body = wait_for(url, server, args.timeout)
+            query = {"q": "cong doan bac kan", "per_page": "3"}
+            path = "/search?" + urllib.parse.urlencode(query)
+            try:
+                server.wait_ready(path, timeout=args.timeout, status=200, interval=1.0)
+            except RuntimeError:
+                raise SystemExit(f"the quick start command exited with {server.poll()}") from None
+            except TimeoutError as exc:
+                raise SystemExit(str(exc)) from None
+            body = server.get(path)[1]
             print(json.dumps(body, ensure_ascii=False)[:600])
             if not body.get("total"):
                 raise SystemExit("the search found nothing")
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-            log.close()
-            print((Path(tmp) / "serve.log").read_text(errors="replace")[-2000:])
+            server.stop(timeout=30)
+            print(server.output[-2000:])
         if args.tests:
             print(f"$ {test}", flush=True)
             subprocess.run(["bash", "-c", test], cwd=clone, check=True)

@@ -23,7 +23,6 @@ Exits 1 at the first broken promise, 0 after printing the figures.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random
@@ -41,6 +40,7 @@ from typing import Any
 from timkiem.config import Settings
 from timkiem.search import SearchEngine, SearchRequest
 from timkiem.storage import LOCK, IndexDirectory
+from timkiem.testing import read_jsonl_gz
 
 STALE_MESSAGE = "stopped without finishing"
 PROBE_ID = "crash-probe"
@@ -86,12 +86,9 @@ def _generated(rng: random.Random) -> Iterator[dict[str, Any]]:
 
 
 def _from_corpus(path: Path) -> Iterator[dict[str, Any]]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                record = json.loads(line)
-                record["id"] = str(record["id"])
-                yield record
+    for record in read_jsonl_gz(path):
+        record["id"] = str(record["id"])
+        yield record
 
 
 def read_state(index: Path) -> dict[str, int]:

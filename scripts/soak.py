@@ -14,12 +14,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import gzip
 import http.client
 import json
-import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,110 +25,22 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from timkiem.analysis import fold
+from timkiem.testing import (
+    LOOPBACK,
+    ServerProcess,
+    corpus_dir,
+    corpus_missing,
+    percentile,
+    read_lines,
+    request,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus" / "news-rss-2025-2026.jsonl.gz"
-
-
-# -- a real server -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A running `timkiem serve` process."""
-
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def rss_kb(self) -> int:
-        """Resident memory of the server process, in kB."""
-        with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
-
-
-def request(
-    conn: http.client.HTTPConnection, path: str, method: str = "GET"
-) -> tuple[int, bytes, dict[str, str]]:
-    """One request on a kept-alive connection: status, body, headers."""
-    conn.request(method, path)
-    resp = conn.getresponse()
-    body = resp.read()
-    return resp.status, body, {k.lower(): v for k, v in resp.getheaders()}
-
-
-@contextmanager
-def serve(
-    index: Path,
-    *,
-    threads: int | None = None,
-    env: dict[str, str] | None = None,
-    log: Path | None = None,
-) -> Iterator[Server]:
-    """Start `timkiem serve` on a free port of 127.0.0.1; stop it afterwards."""
-    port = free_port()
-    log = log or Path(tempfile.mkstemp(prefix="timkiem-serve-", suffix=".log")[1])
-    command = [sys.executable, "-m", "timkiem", "serve", "--index", str(index)]
-    command += ["--port", str(port)] + (["--threads", str(threads)] if threads else [])
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
-    server = Server(proc, port, log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"timkiem serve exited: {log.read_text()[-2000:]}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                request(conn, "/health")
-                conn.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_warm(port: int, timeout: float = 300) -> float:
-    """Seconds until /health says the server has read its frequent terms."""
-    began = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    while time.monotonic() - began < timeout:
-        status, body, _ = request(conn, "/health")
-        if status != 200 or json.loads(body).get("warm", True):
-            break
-        time.sleep(0.1)
-    conn.close()
-    return time.monotonic() - began
+CORPUS_NAME = "news-rss-2025-2026.jsonl.gz"
+MB = 1 << 20
 
 
 # -- queries ---------------------------------------------------------------------
@@ -267,7 +176,7 @@ def client(
     port: int, workload: Workload, seed: int, stop: float, share: float, results: Results
 ) -> None:
     rng = random.Random(seed)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=60)
     while time.monotonic() < stop:
         hostile = rng.random() < share
         method, path = workload.hostile(rng) if hostile else ("GET", workload.normal(rng))
@@ -276,7 +185,7 @@ def client(
             status, body, headers = request(conn, path, method)
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn = http.client.HTTPConnection(LOOPBACK, port, timeout=60)
             with results.lock:
                 results.failures.append(f"{method} {path[:200]}: {exc!r}")
             continue
@@ -307,28 +216,18 @@ def client(
     conn.close()
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def load_workload(corpus: Path, limit: int | None, seed: int) -> tuple[Workload, list[str]]:
     """Titles, ids and categories to query, and the corpus lines (up to ``limit``)."""
     titles, ids, lines = [], [], []
     categories: Counter[str] = Counter()
-    with gzip.open(corpus, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle):
-            if limit is not None and number >= limit:
-                break
-            record = json.loads(line)
-            lines.append(line)
-            ids.append(str(record["id"]))
-            if record.get("title"):
-                titles.append(record["title"])
-            if record.get("category"):
-                categories[record["category"]] += 1
+    for line in read_lines(corpus, limit):
+        record = json.loads(line)
+        lines.append(line)
+        ids.append(str(record["id"]))
+        if record.get("title"):
+            titles.append(record["title"])
+        if record.get("category"):
+            categories[record["category"]] += 1
     rng = random.Random(seed)
     workload = Workload(
         titles=rng.sample(titles, min(len(titles), 5000)),
@@ -360,8 +259,9 @@ def build_index(index: Path, lines: list[str]) -> float:
 
 def soak(args: argparse.Namespace) -> int:
     corpus = Path(args.corpus)
-    if not corpus.exists():
-        print(f"corpus {corpus} is not present", file=sys.stderr)
+    missing = corpus_missing(corpus.name, corpus.parent)
+    if missing:
+        print(missing, file=sys.stderr)
         return 2
     workload, lines = load_workload(corpus, args.limit, args.seed)
     index = Path(args.index)
@@ -374,9 +274,11 @@ def soak(args: argparse.Namespace) -> int:
     results = Results()
     samples: list[tuple[float, int]] = []
     env = {"TIMKIEM_QUERY_TIME_LIMIT": str(args.time_limit)}
-    with serve(index, threads=args.threads, env=env) as server:
-        warm = wait_warm(server.port)
-        print(f"server warm (frequent terms read) {warm:.1f} s after it answered")
+    threads = ["--threads", str(args.threads)] if args.threads else []
+    with ServerProcess(index, env=env, args=threads) as server:
+        warm = server.wait_warm()
+        if warm is not None:
+            print(f"server warm (frequent terms read) {warm:.1f} s after it started")
         started = time.monotonic()
         stop = started + seconds
         workers = [
@@ -389,12 +291,12 @@ def soak(args: argparse.Namespace) -> int:
         for worker in workers:
             worker.start()
         while any(w.is_alive() for w in workers):
-            samples.append((time.monotonic() - started, server.rss_kb()))
+            samples.append((time.monotonic() - started, server.rss_bytes()))
             time.sleep(1.0)
         for worker in workers:
             worker.join()
-        alive = server.proc.poll() is None
-    after = [kb for t, kb in samples if t >= warmup]
+        alive = server.poll() is None
+    after = [rss for t, rss in samples if t >= warmup]
     base = after[0] if after else samples[-1][1]
     final = after[-1] if after else base
     peak = max(after) if after else base
@@ -413,8 +315,8 @@ def soak(args: argparse.Namespace) -> int:
         f"(mean {statistics.fmean(normal) if normal else 0:.1f})\n"
         f"hostile latency ms: p50 {percentile(results.hostile_ms, 50):.1f}, "
         f"p99 {percentile(results.hostile_ms, 99):.1f}\n"
-        f"server RSS: {samples[0][1] / 1024:.0f} MB at start, {base / 1024:.0f} MB after warm-up, "
-        f"{final / 1024:.0f} MB at the end (peak {peak / 1024:.0f} MB): growth {growth:+.1f}%"
+        f"server RSS: {samples[0][1] / MB:.0f} MB at start, {base / MB:.0f} MB after warm-up, "
+        f"{final / MB:.0f} MB at the end (peak {peak / MB:.0f} MB): growth {growth:+.1f}%"
     )
     for line in (results.server_errors + results.failures + results.bad_bodies)[:20]:
         print("  " + line)
@@ -442,7 +344,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, help="server request threads (default: the server's own)"
     )
-    parser.add_argument("--corpus", default=str(CORPUS))
+    parser.add_argument(
+        "--corpus",
+        default=str(corpus_dir() / CORPUS_NAME),
+        help="JSON Lines (.gz) of news items (default: the shared corpus, $TIMKIEM_CORPUS)",
+    )
     parser.add_argument("--limit", type=int, help="index only the first N articles")
     parser.add_argument(
         "--index",

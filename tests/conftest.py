@@ -1,4 +1,5 @@
-"""Shared fixtures: a small index built from articles written for the tests."""
+"""Shared fixtures: indexes built from articles written for the tests, engines closed
+by the fixture that opened them, and the one falcon.testing client."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from falcon.testing import TestClient
 
+from timkiem.api import create_app
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
 from timkiem.search import SearchEngine
+from timkiem.testing import PROJECT_ROOT, corpus_dir, corpus_missing
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 EXAMPLES = ROOT / "examples" / "articles.jsonl"
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = corpus_dir()
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
@@ -25,23 +29,78 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.load({"index": str(tmp_path / "index")}, environ={})
-
-
-@pytest.fixture
-def sample_engine(settings: Settings) -> Iterator[SearchEngine]:
-    """An engine over the project's own sample articles."""
-    Indexer(settings).ingest([str(EXAMPLES)])
-    engine = SearchEngine(settings)
-    yield engine
-    engine.close()
+def make_settings(index: Path | str, **overrides: Any) -> Settings:
+    """Settings for ``index``, whatever the environment of the test run says."""
+    return Settings.load({"index": str(index), **overrides}, environ={})
 
 
 def corpus_file(name: str) -> Path:
-    """A file of the shared corpus, or skip the test when it is absent."""
-    path = CORPUS / name
-    if not path.exists():
-        pytest.skip(f"shared corpus file {path} is not present")
-    return path
+    """A file of the shared corpus, or skip the test saying where it is expected."""
+    reason = corpus_missing(name, CORPUS)
+    if reason is not None:
+        pytest.skip(reason)
+    return CORPUS / name
+
+
+class Engines:
+    """Search engines and API clients opened for a test or a module; all closed after it."""
+
+    def __init__(self) -> None:
+        self.opened: list[SearchEngine] = []
+
+    def open(self, settings: Settings, **options: Any) -> SearchEngine:
+        engine = SearchEngine(settings, **options)
+        self.opened.append(engine)
+        return engine
+
+    def client(self, settings: Settings) -> TestClient:
+        """A falcon.testing client of the API over a new engine on ``settings``."""
+        return TestClient(create_app(self.open(settings), settings))
+
+    def close(self) -> None:
+        for engine in self.opened:
+            engine.close()
+        self.opened.clear()
+
+
+@pytest.fixture
+def engines() -> Iterator[Engines]:
+    opened = Engines()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def module_engines() -> Iterator[Engines]:
+    opened = Engines()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "index")
+
+
+@pytest.fixture
+def sample_engine(settings: Settings, engines: Engines) -> SearchEngine:
+    """An engine over the project's own sample articles."""
+    Indexer(settings).ingest([str(EXAMPLES)])
+    return engines.open(settings)
+
+
+@pytest.fixture(scope="module")
+def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The index ``client`` answers from: the sample articles, built once per module.
+
+    A module overrides this fixture to serve other articles.
+    """
+    settings = make_settings(tmp_path_factory.mktemp("api") / "index")
+    Indexer(settings).ingest([str(EXAMPLES)])
+    return settings
+
+
+@pytest.fixture(scope="module")
+def client(app_settings: Settings, module_engines: Engines) -> TestClient:
+    """The API over ``app_settings``, through falcon.testing."""
+    return module_engines.client(app_settings)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES, write_jsonl
-from timkiem.api import create_app
+from conftest import Engines, make_settings, write_jsonl
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
-from timkiem.search import SearchEngine
 
 HIT_KEYS = {"id", "title", "url", "date", "category", "author", "score", "snippet"}
 RESPONSE_KEYS = {"query", "total", "page", "per_page", "took_ms", "hits", "facets"}
@@ -35,30 +32,12 @@ BOUNDARY = [
 ]
 
 
-def make_settings(path: Path, **overrides: Any) -> Settings:
-    return Settings.load({"index": str(path), **overrides}, environ={})
-
-
 @pytest.fixture(scope="module")
-def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = make_settings(tmp_path_factory.mktemp("api") / "index")
-    Indexer(settings).ingest([str(EXAMPLES)])
-    return settings
-
-
-@pytest.fixture(scope="module")
-def client(sample_settings: Settings) -> Iterator[TestClient]:
-    engine = SearchEngine(sample_settings)
-    yield TestClient(create_app(sample_settings, engine))
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def boundary(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+def boundary(tmp_path_factory: pytest.TempPathFactory, module_engines: Engines) -> TestClient:
     tmp = tmp_path_factory.mktemp("boundary")
     settings = make_settings(tmp / "index")
     Indexer(settings).ingest([str(write_jsonl(tmp / "b.jsonl", BOUNDARY))])
-    return TestClient(create_app(settings))
+    return module_engines.client(settings)
 
 
 def get(client: TestClient, path: str = "/search", **params: Any) -> Result:
@@ -222,13 +201,13 @@ def test_snippet_marks_tone_variants(client: TestClient) -> None:
         assert "<mark>hoà</mark>" in snippet.lower() or "<mark>hòa</mark>" in snippet.lower()
 
 
-def test_snippet_is_html_escaped(tmp_path: Path) -> None:
+def test_snippet_is_html_escaped(tmp_path: Path, engines: Engines) -> None:
     settings = make_settings(tmp_path / "index")
     body = 'Tin <script>alert("x")</script> & Công đoàn <b>Bắc Kạn</b>'
     Indexer(settings).ingest(
         [str(write_jsonl(tmp_path / "a.jsonl", [{"id": "x", "title": "<i>t</i>", "body": body}]))]
     )
-    client = TestClient(create_app(settings))
+    client = engines.client(settings)
     result = get(client, q="cong doan")
     assert "<" not in result.text and ">" not in result.text  # raw JSON carries no markup
     snippet = result.json["hits"][0]["snippet"]
@@ -253,11 +232,11 @@ def test_article_by_id(client: TestClient) -> None:
     assert article["body"] and article["tags"]
 
 
-def test_unknown_fields_come_back(tmp_path: Path) -> None:
+def test_unknown_fields_come_back(tmp_path: Path, engines: Engines) -> None:
     settings = make_settings(tmp_path / "index")
     record = {"id": "tin/2020/1", "title": "t", "image": "a.jpg", "views": 3}
     Indexer(settings).ingest([str(write_jsonl(tmp_path / "a.jsonl", [record]))])
-    article = get(TestClient(create_app(settings)), "/articles/tin/2020/1").json
+    article = get(engines.client(settings), "/articles/tin/2020/1").json
     assert (article["id"], article["image"], article["views"]) == ("tin/2020/1", "a.jpg", 3)
 
 
@@ -280,8 +259,8 @@ def test_health_and_stats(client: TestClient) -> None:
     assert sum(stats["categories"].values()) == 47
 
 
-def test_without_an_index(tmp_path: Path) -> None:
-    client = TestClient(create_app(make_settings(tmp_path / "none")))
+def test_without_an_index(tmp_path: Path, engines: Engines) -> None:
+    client = engines.client(make_settings(tmp_path / "none"))
     health = client.simulate_get("/health")
     assert health.status_code == 503
     assert health.json["status"] == "unavailable" and "no index" in health.json["reason"]
@@ -324,9 +303,8 @@ def test_errors_name_the_parameter(
     assert message is not None and message in error["message"]
 
 
-def test_query_length_limit_is_a_setting(tmp_path: Path, sample_settings: Settings) -> None:
-    settings = make_settings(Path(sample_settings.index), max_query_length=10)
-    client = TestClient(create_app(settings))
+def test_query_length_limit_is_a_setting(app_settings: Settings, engines: Engines) -> None:
+    client = engines.client(make_settings(app_settings.index, max_query_length=10))
     assert get(client, q="a" * 10).status_code == 200
     assert error_of(client, q="a" * 11)["param"] == "q"
 
@@ -406,11 +384,11 @@ def test_no_cors_by_default(client: TestClient) -> None:
     assert "access-control-allow-origin" not in result.headers
 
 
-def test_cors_allows_configured_origins(sample_settings: Settings) -> None:
+def test_cors_allows_configured_origins(app_settings: Settings, engines: Engines) -> None:
     settings = make_settings(
-        Path(sample_settings.index), cors_origins="https://congdoan.example, https://b.example"
+        app_settings.index, cors_origins="https://congdoan.example, https://b.example"
     )
-    client = TestClient(create_app(settings))
+    client = engines.client(settings)
     for origin in ("https://congdoan.example", "https://b.example"):
         result = client.simulate_get("/search", headers={"Origin": origin})
         assert result.headers["access-control-allow-origin"] == origin
@@ -425,8 +403,8 @@ def test_cors_allows_configured_origins(sample_settings: Settings) -> None:
     assert "GET" in preflight.headers["access-control-allow-methods"]
 
 
-def test_cors_any_origin(sample_settings: Settings) -> None:
-    client = TestClient(create_app(make_settings(Path(sample_settings.index), cors_origins="*")))
+def test_cors_any_origin(app_settings: Settings, engines: Engines) -> None:
+    client = engines.client(make_settings(app_settings.index, cors_origins="*"))
     result = client.simulate_get("/health", headers={"Origin": "https://x.example"})
     assert result.headers["access-control-allow-origin"] == "*"
 

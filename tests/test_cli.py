@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import shutil
 import signal
@@ -15,14 +16,15 @@ from click.testing import CliRunner, Result
 
 from conftest import EXAMPLES, write_jsonl
 from timkiem.cli import cli
+from timkiem.config import SETTINGS
 
 SUMMARY = r"^(\d+) added, (\d+) replaced, (\d+) rejected in \d+\.\d s$"
 
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in ("TIMKIEM_INDEX", "TIMKIEM_PORT", "TIMKIEM_LOCK_TIMEOUT"):
-        monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith("TIMKIEM_")]:
+        monkeypatch.delenv(name)
     return CliRunner()
 
 
@@ -257,13 +259,6 @@ def test_serve_rejects_a_bad_port(runner: CliRunner, index: str) -> None:
     assert result.stderr.strip() == "Error: TIMKIEM_PORT must be at most 65535"
 
 
-def test_version_and_help(runner: CliRunner) -> None:
-    assert run(runner, "--version").stdout.startswith("timkiem, version ")
-    help_text = run(runner, "--help").stdout
-    for command in ("ingest", "reindex", "delete", "stats", "search", "serve"):
-        assert command in help_text
-
-
 def test_serve_on_a_taken_port_is_a_clean_error(runner: CliRunner, loaded: str) -> None:
     previous = signal.getsignal(signal.SIGTERM)
     with socket.socket() as taken:
@@ -276,3 +271,84 @@ def test_serve_on_a_taken_port_is_a_clean_error(runner: CliRunner, loaded: str) 
             signal.signal(signal.SIGTERM, previous)
     assert result.exit_code == 1
     assert f"Error: cannot listen on 127.0.0.1:{port}: " in result.stderr
+
+
+def test_version_and_help(runner: CliRunner) -> None:
+    assert run(runner, "--version").stdout.startswith("timkiem, version ")
+    help_text = run(runner, "--help").stdout
+    listed = help_text.split("Commands:\n", 1)[1].splitlines()
+    names = [line.split()[0] for line in listed if line.strip()]
+    assert names == sorted(cli.commands) == [
+        "config", "delete", "export", "ingest", "reindex", "search", "serve", "stats"
+    ]  # fmt: skip
+    for line in listed:
+        assert not line.rstrip().endswith("..."), f"cut short: {line.strip()}"
+        assert line.rstrip().endswith("."), line
+
+
+def test_search_help_says_what_an_empty_query_sorts_by(runner: CliRunner) -> None:
+    help_text = " ".join(run(runner, "search", "--help").stdout.split())
+    assert "[default: relevance, which lists the newest first when there is no QUERY]" in help_text
+    assert "[default: 10; 1<=x<=100]" in help_text
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_setting_options_show_their_declared_default(runner: CliRunner, command: str) -> None:
+    help_text = " ".join(run(runner, command, "--help").stdout.split())
+    assert "--config FILE" in help_text
+    shown = 0
+    for declared in SETTINGS:
+        if declared.option + " " in help_text:
+            bounds = f"; {declared.bounds}" if declared.bounds else ""
+            default = f"[default: {declared.shown_default()}, or ${declared.env}{bounds}]"
+            assert default in help_text, (command, declared.name)
+            shown += 1
+    assert shown >= 1  # every command has --index at least
+    if command == "config":
+        assert shown == len(SETTINGS)
+
+
+def test_config_lists_values_and_their_sources(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "timkiem.toml"
+    config.write_text('port = 9001\nthreads = 3\ncors_origins = "*"\n', encoding="utf-8")
+    monkeypatch.setenv("TIMKIEM_THREADS", "4")
+    monkeypatch.delenv("TIMKIEM_CONFIG", raising=False)
+    args = ["config", "--json", "--config", str(config), "--cors-origins", "https://a.example"]
+    rows = json.loads(run(runner, *args).stdout)
+    assert list(rows) == [s.name for s in SETTINGS]
+    assert rows["port"] == {"value": 9001, "source": str(config), "env": "TIMKIEM_PORT"}
+    assert rows["threads"]["value"] == 4 and rows["threads"]["source"] == "TIMKIEM_THREADS"
+    assert rows["cors_origins"]["value"] == "https://a.example"
+    assert rows["cors_origins"]["source"] == "--cors-origins"
+    assert rows["cache_size"]["source"] == "default"
+    monkeypatch.setenv("TIMKIEM_CONFIG", str(config))
+    text = run(runner, "config").stdout.splitlines()
+    assert len(text) == len(SETTINGS)
+    assert text[2].split() == ["port", "9001", str(config)]
+
+
+def test_every_command_reads_the_config_file(runner: CliRunner, tmp_path: Path) -> None:
+    index = tmp_path / "from-config"
+    config = tmp_path / "timkiem.toml"
+    config.write_text(f"index = {json.dumps(str(index))}\n", encoding="utf-8")
+    assert run(runner, "ingest", str(EXAMPLES), "--config", str(config)).exit_code == 0
+    assert (index / "CURRENT").exists()
+    stats = json.loads(run(runner, "stats", "--json", "--config", str(config)).stdout)
+    assert stats["articles"] == 47 and stats["index"] == str(index)
+    found = json.loads(run(runner, "search", "cong doan", "--json", "--config", str(config)).stdout)
+    assert found["total"] > 0
+    assert run(runner, "delete", "bk-0001", "--config", str(config)).stdout == "1 deleted\n"
+
+
+def test_a_bad_config_file_is_a_clean_error(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "timkiem.toml"
+    config.write_text("port = 0\n", encoding="utf-8")
+    result = run(runner, "serve", "--config", str(config))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"Error: {config}: port must be at least 1"
+    config.write_text("colour = 'red'\n", encoding="utf-8")
+    result = run(runner, "stats", "--config", str(config))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {config}: unknown setting 'colour'")

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from falcon import testing
 
-from conftest import EXAMPLES
-from timkiem.api import create_app
+from conftest import EXAMPLES, Engines
 from timkiem.cli import cli
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
@@ -78,10 +76,10 @@ def built(settings: Settings) -> Path:
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_damage_is_reported_everywhere_and_reindex_repairs_it(
-    settings: Settings, built: Path, damage: str
+    settings: Settings, built: Path, damage: str, engines: Engines
 ) -> None:
     DAMAGES[damage](built)
-    client = testing.TestClient(create_app(settings))
+    client = engines.client(settings)
     health = client.simulate_get("/health")
     assert health.status_code == 503
     assert health.json["status"] == "unavailable"
@@ -113,7 +111,9 @@ def test_stats_without_an_index_says_how_to_create_one(tmp_path: Path) -> None:
     assert "no index at" in result.output and "timkiem ingest FILE" in result.output
 
 
-def test_random_corruption_never_gives_a_server_error(settings: Settings, built: Path) -> None:
+def test_random_corruption_never_gives_a_server_error(
+    settings: Settings, built: Path, engines: Engines
+) -> None:
     """Bytes overwritten anywhere in the segment: answers are 200, 404 or 503."""
     pristine = built.parent / "pristine"
     shutil.copytree(built, pristine)
@@ -138,7 +138,7 @@ def test_random_corruption_never_gives_a_server_error(settings: Settings, built:
         with open(segment, "r+b") as handle:
             handle.seek(rng.randrange(size))
             handle.write(rng.randbytes(rng.choice([1, 64, 4096])))
-        client = testing.TestClient(create_app(settings))
+        client = engines.client(settings)
         for path in paths:
             result = client.simulate_get(path.split("?")[0], query_string=path.partition("?")[2])
             assert result.status_code in (200, 404, 503), (path, result.text)

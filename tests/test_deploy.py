@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, ROOT
-from test_e2e import free_port
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
+from timkiem.testing import free_port
 
 DEPLOY = ROOT / "deploy"
 UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer"]

@@ -146,3 +146,14 @@ def test_merged_and_replaced_segments_take_their_data_files_with_them(
     assert len(live) < 12  # Whoosh merged some
     assert engine.search(SearchRequest(per_page=1))["total"] == len(records)
     engine.close()
+
+
+def test_vectorised_hashes_are_fnv1a_of_each_key() -> None:
+    def fnv1a(data: bytes) -> int:
+        state = 0xCBF29CE484222325
+        for byte in data:
+            state = ((state ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        return state
+
+    keys = [b"", b"a", "body_f\x00công".encode(), b"title_b\x00cong_doan" * 3, b"z" * 70]
+    assert segdata.key_hashes(keys).tolist() == [fnv1a(k) for k in keys]

@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES, write_jsonl
-from timkiem.api import create_app
+from conftest import Engines, make_settings, write_jsonl
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
 from timkiem.search import SearchEngine, SearchRequest
@@ -36,17 +35,6 @@ HOSTILE_SETTINGS = hypothesis_settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings.load(
-        {"index": str(tmp_path_factory.mktemp("hostile") / "index")}, environ={}
-    )
-    Indexer(settings).ingest([str(EXAMPLES)])
-    engine = SearchEngine(settings)
-    yield TestClient(create_app(settings, engine))
-    engine.close()
 
 
 def check(result: Result, sent: set[str]) -> None:
@@ -197,9 +185,7 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i in range(1500)
     ]
     index = tmp / "index"
-    Indexer(Settings.load({"index": str(index)}, environ={})).ingest(
-        [str(write_jsonl(tmp / "many.jsonl", records))]
-    )
+    Indexer(make_settings(index)).ingest([str(write_jsonl(tmp / "many.jsonl", records))])
     return index
 
 
@@ -212,57 +198,50 @@ def prompt_timer() -> Iterator[None]:
     sys.setswitchinterval(interval)
 
 
-def engine_with_limit(index: Path, seconds: float) -> SearchEngine:
-    settings = {"index": str(index), "query_time_limit": seconds, "cache_size": 0}
-    return SearchEngine(Settings.load(settings, environ={}))
+def engine_with_limit(engines: Engines, index: Path, seconds: float) -> SearchEngine:
+    return engines.open(make_settings(index, query_time_limit=seconds, cache_size=0))
 
 
 @pytest.mark.usefixtures("prompt_timer")
-def test_time_limit_returns_partial_results_flagged(many: Path) -> None:
+def test_time_limit_returns_partial_results_flagged(many: Path, engines: Engines) -> None:
     request = SearchRequest(q="công đoàn lao động việc làm bảo hiểm", page=2, per_page=10)
-    engine = engine_with_limit(many, 1e-6)
+    engine = engine_with_limit(engines, many, 1e-6)
     cut = engine.search(request)
     assert cut["partial"] is True
     assert cut["total"] == 1500  # the total stays exact
     ids = [h["id"] for h in cut["hits"]]
     assert len(ids) == 10 == len(set(ids))  # a full page, never a blank one
-    engine.close()
 
-    engine = engine_with_limit(many, 0)  # 0 = no limit
+    engine = engine_with_limit(engines, many, 0)  # 0 = no limit
     whole = engine.search(request)
     assert "partial" not in whole
     assert whole["total"] == 1500 and len(whole["hits"]) == 10
     scores = [h["score"] for h in whole["hits"]]
     assert scores == sorted(scores, reverse=True) and None not in scores
-    engine.close()
 
 
 @pytest.mark.usefixtures("prompt_timer")
-def test_partial_results_are_not_cached(many: Path) -> None:
-    engine = engine_with_limit(many, 1e-6)
-    engine.settings = Settings.load(
-        {"index": str(many), "query_time_limit": 1e-6, "cache_size": 100}, environ={}
-    )
+def test_partial_results_are_not_cached(many: Path, engines: Engines) -> None:
+    engine = engine_with_limit(engines, many, 1e-6)
+    engine.settings = make_settings(many, query_time_limit=1e-6, cache_size=100)
     request = SearchRequest(q="công đoàn lao động việc làm bảo hiểm")
     assert engine.search(request)["partial"] is True
-    engine.settings = Settings.load({"index": str(many), "cache_size": 100}, environ={})
+    engine.settings = make_settings(many, cache_size=100)
     assert "partial" not in engine.search(request)  # ranked in full the second time
-    engine.close()
 
 
 @pytest.mark.usefixtures("prompt_timer")
-def test_time_limit_through_the_api(many: Path) -> None:
-    settings = Settings.load({"index": str(many), "query_time_limit": 1e-6}, environ={})
-    client = TestClient(create_app(settings))
+def test_time_limit_through_the_api(many: Path, engines: Engines) -> None:
+    client = engines.client(make_settings(many, query_time_limit=1e-6))
     result = client.simulate_get("/search", params={"q": "công đoàn lao động việc làm"})
     assert result.status_code == 200
     assert result.json["partial"] is True and len(result.json["hits"]) == 10
 
 
-def test_made_up_words_do_not_grow_the_caches(many: Path) -> None:
+def test_made_up_words_do_not_grow_the_caches(many: Path, engines: Engines) -> None:
     """A stream of new words (a crawler, an attacker) must not grow memory."""
-    engine = engine_with_limit(many, 0)
-    engine.settings = Settings.load({"index": str(many), "cache_size": 50}, environ={})
+    engine = engine_with_limit(engines, many, 0)
+    engine.settings = make_settings(many, cache_size=50)
     engine.search(SearchRequest(q="công đoàn bảo hiểm"))
     snap = engine.snapshot()
     segments = [id(s.data) for s in snap.segments]
@@ -275,4 +254,3 @@ def test_made_up_words_do_not_grow_the_caches(many: Path) -> None:
     assert engine.snapshot() is snap
     assert [id(s.data) for s in snap.segments] == segments  # nothing is read or kept per term
     assert len(engine._results) <= 50  # the result cache keeps its size
-    engine.close()

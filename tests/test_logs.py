@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from falcon.testing import TestClient
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, Engines
 from timkiem.api import create_app
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
@@ -24,7 +24,6 @@ from timkiem.logs import (
     configure_logging,
     reopen_log_files,
 )
-from timkiem.search import SearchEngine
 
 
 @pytest.fixture
@@ -37,14 +36,16 @@ def access_fields(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
     return [r.fields for r in caplog.records if r.name == "timkiem.access"]  # type: ignore[attr-defined]
 
 
-def client_of(settings: Settings, client_address: bool = False) -> TestClient:
+def client_of(settings: Settings, engines: Engines, client_address: bool = False) -> TestClient:
     Indexer(settings).ingest([str(EXAMPLES)])
-    app = create_app(settings, SearchEngine(settings), access_log=AccessLog(client_address))
+    app = create_app(engines.open(settings), settings, access_log=AccessLog(client_address))
     return TestClient(app)
 
 
-def test_one_access_line_per_request(settings: Settings, access: pytest.LogCaptureFixture) -> None:
-    client = client_of(settings)
+def test_one_access_line_per_request(
+    settings: Settings, access: pytest.LogCaptureFixture, engines: Engines
+) -> None:
+    client = client_of(settings, engines)
     client.simulate_get("/search", params={"q": "cong doan", "per_page": "3"})
     client.simulate_get("/search", params={"q": "x", "per_page": "500"})
     client.simulate_get("/articles/bk-0001")
@@ -68,9 +69,9 @@ def test_one_access_line_per_request(settings: Settings, access: pytest.LogCaptu
 
 
 def test_long_queries_are_cut_and_the_client_only_on_request(
-    settings: Settings, access: pytest.LogCaptureFixture
+    settings: Settings, access: pytest.LogCaptureFixture, engines: Engines
 ) -> None:
-    client = client_of(settings, client_address=True)
+    client = client_of(settings, engines, client_address=True)
     client.simulate_get("/search", params={"q": "dài " * 100})
     (line,) = access_fields(access)
     assert len(str(line["q"])) == MAX_QUERY_CHARS + 1 and str(line["q"]).endswith("\u2026")

@@ -10,7 +10,7 @@ import pytest
 from falcon.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import EXAMPLES, write_jsonl
+from conftest import EXAMPLES, Engines, write_jsonl
 from timkiem.api import create_app
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
@@ -46,7 +46,7 @@ def engine(settings: Settings) -> Any:
 def test_requests_are_counted_by_route_template_and_status(
     settings: Settings, engine: SearchEngine
 ) -> None:
-    client = TestClient(create_app(settings, engine))
+    client = TestClient(create_app(engine, settings))
     client.simulate_get("/search", params={"q": "công đoàn"})
     client.simulate_get("/search", params={"per_page": "500"})
     client.simulate_get("/articles/bk-0001")
@@ -76,7 +76,7 @@ def test_latency_buckets_suit_a_1_to_60_ms_service() -> None:
 def test_searches_without_results_and_partial_results(
     settings: Settings, engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = TestClient(create_app(settings, engine))
+    client = TestClient(create_app(engine, settings))
     client.simulate_get("/search", params={"q": "zzzqqxx"})
     client.simulate_get("/search", params={"q": "công đoàn"})
     found = samples(client)
@@ -93,7 +93,7 @@ def test_searches_without_results_and_partial_results(
 
 
 def test_index_figures(settings: Settings, engine: SearchEngine, tmp_path: Path) -> None:
-    client = TestClient(create_app(settings, engine))
+    client = TestClient(create_app(engine, settings))
     found = samples(client)
     assert found[("timkiem_index_up", ())] == 1
     info = (("commit", "1"), ("generation", "gen-000001"))
@@ -115,16 +115,16 @@ def test_index_figures(settings: Settings, engine: SearchEngine, tmp_path: Path)
     assert found[("timkiem_index_info", (("commit", "1"), ("generation", "gen-000002")))] == 1
 
 
-def test_without_an_index_the_index_is_down(tmp_path: Path) -> None:
+def test_without_an_index_the_index_is_down(tmp_path: Path, engines: Engines) -> None:
     settings = Settings.load({"index": str(tmp_path / "none")}, environ={})
-    found = samples(TestClient(create_app(settings)))
+    found = samples(TestClient(create_app(engines.open(settings), settings)))
     assert found[("timkiem_index_up", ())] == 0
     assert ("timkiem_index_articles", ()) not in found
 
 
 def test_each_app_has_its_own_registry(settings: Settings, engine: SearchEngine) -> None:
-    first = TestClient(create_app(settings, engine))
-    second = TestClient(create_app(settings, engine))
+    first = TestClient(create_app(engine, settings))
+    second = TestClient(create_app(engine, settings))
     for _ in range(3):
         first.simulate_get("/health")
     assert requests_of(samples(first), "/health", "200") == 3
@@ -133,7 +133,7 @@ def test_each_app_has_its_own_registry(settings: Settings, engine: SearchEngine)
 
 def test_metrics_can_be_kept_off_the_public_app(settings: Settings, engine: SearchEngine) -> None:
     metrics = Metrics(engine.health, settings.index)
-    client = TestClient(create_app(settings, engine, metrics=metrics, metrics_route=False))
+    client = TestClient(create_app(engine, settings, metrics=metrics, metrics_route=False))
     assert client.simulate_get("/metrics").status_code == 404
     client.simulate_get("/health")
     body, content_type = metrics.exposition()

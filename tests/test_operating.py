@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from test_e2e import free_port, get
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
+from timkiem.testing import free_port
+from timkiem.testing import get_json as get
 
 
 @pytest.fixture

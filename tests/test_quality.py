@@ -93,6 +93,17 @@ def test_analysis_imports_no_other_timkiem_module() -> None:
 def test_errors_and_config_sit_at_the_bottom() -> None:
     assert own_imports("errors") == set()
     assert own_imports("config") <= {"errors"}
+    assert own_imports("limits") == set()
+
+
+def test_the_request_limits_are_read_from_one_place() -> None:
+    for name in ("api", "cli", "request"):
+        assert "limits" in own_imports(name), name
+
+
+def test_the_harness_is_for_tests_and_scripts_only() -> None:
+    assert {n for n in MODULES if "testing" in own_imports(n)} <= {"evaluation"}
+    assert not own_imports("testing") - {"config"}
 
 
 def test_exceptions_are_all_in_errors_py_with_one_line_docstrings() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,14 +10,12 @@ from typing import Any
 
 import pytest
 
-from conftest import CORPUS, EXAMPLES, ROOT, corpus_file, write_jsonl
+from conftest import CORPUS, EXAMPLES, corpus_file, write_jsonl
+from timkiem import evaluation as evaluate
 from timkiem.analysis import fold, syllables
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
 from timkiem.search import SearchEngine, SearchRequest
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import evaluate  # noqa: E402
 
 FILLER = (
     "Ban chấp hành họp định kỳ, thông qua kế hoạch công tác quý tới và phân công "

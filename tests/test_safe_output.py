@@ -6,16 +6,14 @@ import http.client
 import json
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from falcon.testing import Result, TestClient
 
-from conftest import write_jsonl
-from test_crash_safety import load_script
-from timkiem.api import create_app
+from conftest import make_settings, write_jsonl
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
+from timkiem.testing import LOOPBACK, ServerProcess
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -34,9 +32,10 @@ MARKUP = ("<script", "<img", "<svg", "<iframe", "<i>", "<b>", "<x>", "<extra>", 
 
 
 @pytest.fixture(scope="module")
-def evil_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The articles ``client`` serves: one full of markup, one calm."""
     tmp = tmp_path_factory.mktemp("evil")
-    settings = Settings.load({"index": str(tmp / "index")}, environ={})
+    settings = make_settings(tmp / "index")
     calm = {
         "id": "calm",
         "title": "Hội nghị công đoàn",
@@ -45,11 +44,6 @@ def evil_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     }
     Indexer(settings).ingest([str(write_jsonl(tmp / "evil.jsonl", [EVIL, calm]))])
     return settings
-
-
-@pytest.fixture(scope="module")
-def client(evil_settings: Settings) -> TestClient:
-    return TestClient(create_app(evil_settings))
 
 
 def assert_safe(result: Result) -> None:
@@ -106,9 +100,7 @@ def test_snippet_is_escaped_html_and_fields_are_plain_text(client: TestClient) -
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("path", ["/search", "/articles/calm", "/health", "/stats"])
-def test_no_write_operation(
-    client: TestClient, evil_settings: Settings, method: str, path: str
-) -> None:
+def test_no_write_operation(client: TestClient, method: str, path: str) -> None:
     result = client.simulate_request(method, path, body='{"id": "calm", "title": "x"}')
     assert result.status_code == 405
     assert_safe(result)
@@ -122,9 +114,8 @@ def test_no_write_operation(
 
 
 @pytest.fixture(scope="module")
-def live(evil_settings: Settings) -> Iterator[int]:
-    soak = load_script("soak")
-    with soak.serve(Path(evil_settings.index)) as server:
+def live(app_settings: Settings) -> Iterator[int]:
+    with ServerProcess(app_settings.index, clean=True) as server:
         yield server.port
 
 
@@ -153,7 +144,7 @@ RAW_PATHS = [
 @pytest.mark.parametrize("path", RAW_PATHS)
 def test_raw_paths_on_a_real_server(live: int, path: str) -> None:
     """The request line goes out byte for byte, as a crawler might send it."""
-    with socket.create_connection(("127.0.0.1", live), timeout=30) as sock:
+    with socket.create_connection((LOOPBACK, live), timeout=30) as sock:
         sock.sendall(
             b"GET " + path.encode("utf-8") + b" HTTP/1.1\r\nHost: localhost\r\n"
             b"Connection: close\r\n\r\n"

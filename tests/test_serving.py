@@ -14,12 +14,9 @@ from typing import Any
 
 import pytest
 
-from conftest import EXAMPLES, write_jsonl
-from test_crash_safety import load_script
-from timkiem.config import Settings
+from conftest import EXAMPLES, make_settings, write_jsonl
 from timkiem.indexer import Indexer
-
-soak = load_script("soak")
+from timkiem.testing import ServerProcess, request
 
 OLD, NEW = 150, 230  # the two data sets differ in size, ids and category
 
@@ -39,7 +36,7 @@ def dataset(kind: str, size: int) -> list[dict[str, Any]]:
 
 
 def get(conn: http.client.HTTPConnection, path: str) -> tuple[int, dict[str, Any]]:
-    status, body, headers = soak.request(conn, path)
+    status, body, headers = request(conn, path)
     assert headers["content-type"].startswith("application/json")
     return status, json.loads(body)
 
@@ -61,7 +58,7 @@ def which_index(status: int, data: dict[str, Any]) -> str:
 
 def test_reindex_while_serving_8_clients(tmp_path: Path) -> None:
     index = tmp_path / "index"
-    settings = Settings.load({"index": str(index)}, environ={})
+    settings = make_settings(index)
     Indexer(settings).ingest([str(write_jsonl(tmp_path / "old.jsonl", dataset("old", OLD)))])
     new = write_jsonl(tmp_path / "new.jsonl", dataset("new", NEW))
     queries = [
@@ -78,7 +75,7 @@ def test_reindex_while_serving_8_clients(tmp_path: Path) -> None:
     stop = threading.Event()
 
     def client(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        conn = server.connection()
         i = n
         while not stop.is_set():
             began = time.monotonic()
@@ -86,12 +83,12 @@ def test_reindex_while_serving_8_clients(tmp_path: Path) -> None:
                 outcome = which_index(*get(conn, queries[i % len(queries)]))
             except Exception as exc:  # a failed request is a finding, not a crash
                 outcome = f"request failed: {exc!r}"
-                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+                conn = server.connection()
             with lock:
                 seen.append((began, outcome))
             i += 1
 
-    with soak.serve(index) as server:
+    with ServerProcess(index, clean=True) as server:
         clients = [threading.Thread(target=client, args=(n,)) for n in range(8)]
         for thread in clients:
             thread.start()
@@ -121,8 +118,8 @@ def test_reindex_while_serving_8_clients(tmp_path: Path) -> None:
 
 def test_server_starts_without_an_index_and_recovers(tmp_path: Path) -> None:
     index = tmp_path / "index"
-    with soak.serve(index) as server:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    with ServerProcess(index, clean=True) as server:
+        conn = server.connection()
         status, health = get(conn, "/health")
         assert status == 503
         assert health["status"] == "unavailable"
@@ -133,17 +130,17 @@ def test_server_starts_without_an_index_and_recovers(tmp_path: Path) -> None:
         assert "timkiem ingest" in body["error"]["message"]
         for path in ("/stats", "/articles/bk-0001"):
             assert get(conn, path)[0] == 503
-        Indexer(Settings.load({"index": str(index)}, environ={})).ingest([str(EXAMPLES)])
+        Indexer(make_settings(index)).ingest([str(EXAMPLES)])
         status, health = get(conn, "/health")
         assert status == 200 and health["status"] == "ok" and health["articles"] == 47
         assert get(conn, "/search?q=cong+doan")[1]["total"] > 0
-    assert "warning:" in server.log.read_text()  # `serve` said so when starting
+    assert "warning:" in server.output  # `serve` said so when starting
 
 
 @pytest.mark.parametrize("damage", ["garbage CURRENT", "missing generation", "truncated segment"])
 def test_server_with_a_damaged_index(tmp_path: Path, damage: str) -> None:
     index = tmp_path / "index"
-    Indexer(Settings.load({"index": str(index)}, environ={})).ingest([str(EXAMPLES)])
+    Indexer(make_settings(index)).ingest([str(EXAMPLES)])
     live = index / "gen-000001"
     if damage == "garbage CURRENT":
         (index / "CURRENT").write_bytes(b"\x00\xffnot a generation")
@@ -152,21 +149,21 @@ def test_server_with_a_damaged_index(tmp_path: Path, damage: str) -> None:
     else:
         for segment in [*live.glob("*.seg"), *live.glob("*.trm")]:
             segment.write_bytes(segment.read_bytes()[:1000])
-    with soak.serve(index) as server:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    with ServerProcess(index, clean=True) as server:
+        conn = server.connection()
         status, health = get(conn, "/health")
         assert status == 503 and health["status"] == "unavailable"
         assert "timkiem reindex" in health["reason"]
         status, body = get(conn, "/search?q=cong+doan")
         assert status == 503 and body["error"]["code"] == "index_unavailable"
         assert body["error"]["message"] == health["reason"]
-        assert server.proc.poll() is None
+        assert server.poll() is None
 
 
 def test_ingests_while_serving_8_clients(tmp_path: Path) -> None:
     """Commits (and Whoosh's segment merges) under load: each answer is one committed state."""
     index = tmp_path / "index"
-    settings = Settings.load({"index": str(index)}, environ={})
+    settings = make_settings(index)
     Indexer(settings).ingest([str(write_jsonl(tmp_path / "old.jsonl", dataset("old", OLD)))])
     batches = [write_jsonl(tmp_path / f"b{n}.jsonl", dataset(f"b{n}", 30)) for n in range(6)]
     states = {OLD + 30 * n for n in range(len(batches) + 1)}
@@ -175,18 +172,18 @@ def test_ingests_while_serving_8_clients(tmp_path: Path) -> None:
     stop = threading.Event()
 
     def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        conn = server.connection()
         while not stop.is_set():
             try:
                 status, data = get(conn, "/search?q=c%C3%B4ng+%C4%91o%C3%A0n&per_page=5")
                 outcome: int | str = data["total"] if status == 200 else f"{status}: {data}"
             except Exception as exc:
                 outcome = f"request failed: {exc!r}"
-                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+                conn = server.connection()
             with lock:
                 seen.append(outcome)
 
-    with soak.serve(index) as server:
+    with ServerProcess(index, clean=True) as server:
         clients = [threading.Thread(target=client) for _ in range(8)]
         for thread in clients:
             thread.start()

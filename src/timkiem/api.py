@@ -26,6 +26,7 @@ from timkiem.errors import (
     InvalidParameter,
     TimkiemError,
 )
+from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE
 from timkiem.logs import AccessLog
 from timkiem.metrics import UNMATCHED, Metrics
 from timkiem.search import SearchEngine, SearchRequest
@@ -53,9 +54,9 @@ class SearchResource:
             date_from=req.get_param("from"),
             date_to=req.get_param("to"),
             category=req.get_param("category"),
-            sort=req.get_param("sort", default="relevance") or "relevance",
-            page=req.get_param_as_int("page", default=1),
-            per_page=req.get_param_as_int("per_page", default=10),
+            sort=req.get_param("sort", default=DEFAULT_SORT) or DEFAULT_SORT,
+            page=req.get_param_as_int("page", default=FIRST_PAGE),
+            per_page=req.get_param_as_int("per_page", default=DEFAULT_PER_PAGE),
         )
         resp.media = self.engine.search(request)
 
@@ -210,21 +211,21 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon
 
 
 def create_app(
-    settings: Settings | None = None,
-    engine: SearchEngine | None = None,
+    engine: SearchEngine,
+    settings: Settings,
     *,
     metrics: Metrics | None = None,
     metrics_route: bool = True,
     access_log: AccessLog | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
-    """Build the WSGI application; nothing is opened until the first request.
+    """The WSGI application answering from ``engine``; its caller closes the engine.
 
-    Requests are counted in ``metrics`` (by default a new registry of this
-    app's own), served at ``/metrics`` unless ``metrics_route`` is false (the
-    server then serves them on another port), and logged to ``access_log``.
+    ``settings`` gives the CORS origins; the engine reads the index only when
+    the first request comes. Requests are counted in ``metrics`` (by default a
+    new registry of this app's own), served at ``/metrics`` unless
+    ``metrics_route`` is false (the server then serves them on another port),
+    and logged to ``access_log``.
     """
-    settings = settings or Settings.load()
-    engine = engine or SearchEngine(settings)
     metrics = metrics or Metrics(engine.health, settings.index)
     middleware: list[Any] = [SecurityHeaders()]
     origins = settings.allowed_origins

@@ -8,33 +8,50 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any, TypeVar
 
 import click
 
 from timkiem import __version__
 from timkiem.columns import ColumnMap, parse_mapping
-from timkiem.config import SETTINGS_HELP, Settings
+from timkiem.config import BY_NAME, CONFIG_ENV, SETTINGS, Settings, load_settings
 from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
 from timkiem.export import export_line, stored_records
 from timkiem.indexer import FORMATS as INPUT_FORMATS
 from timkiem.indexer import Indexer, IngestReport
+from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE, MAX_PER_PAGE, SORTS
 from timkiem.logs import FORMATS, configure_logging, default_logging
-from timkiem.search import SORTS, SearchEngine, SearchRequest
+from timkiem.search import SearchEngine, SearchRequest
 from timkiem.sources import count_records
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+WRITING = ("index", "lock_timeout", "max_text_length", "ingest_procs")
+SEARCHING = (
+    "index",
+    "max_query_length",
+    "max_query_terms",
+    "max_result_window",
+    "query_time_limit",
+    "cache_size",
+)
+SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins")
+_METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS"}
 
-def index_option(func: F) -> F:
+
+def setting_option(name: str) -> Callable[[F], F]:
+    """The option of one declared setting, its help and default taken from the declaration."""
+    declared = BY_NAME[name]
+    bounds = f"; {declared.bounds}" if declared.bounds else ""
     return click.option(
-        "--index",
-        "index",
+        declared.option,
+        name,
+        type=declared.type,
         default=None,
-        metavar="DIR",
-        help=SETTINGS_HELP["index"] + " [default: ./index, or $TIMKIEM_INDEX]",
-    )(func)
+        metavar=_METAVARS.get(name),
+        help=f"{declared.help} [default: {declared.shown_default()}, or ${declared.env}{bounds}]",
+    )
 
 
 def log_options(func: F) -> F:
@@ -69,11 +86,36 @@ def log_options(func: F) -> F:
     return configured  # type: ignore[return-value]
 
 
-def _settings(**overrides: Any) -> Settings:
-    try:
-        return Settings.load(overrides)
-    except TimkiemError as exc:
-        raise click.ClickException(str(exc)) from None
+def with_settings(*names: str, sources: bool = False) -> Callable[[F], F]:
+    """Options for the settings ``names`` and ``--config``; the command gets ``settings``.
+
+    With ``sources`` it also gets ``sources``: where each value came from.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def run(*args: Any, config_file: str | None, **kwargs: Any) -> Any:
+            overrides = {name: kwargs.pop(name) for name in names}
+            try:
+                settings, origin = load_settings(overrides, config_file=config_file)
+            except TimkiemError as exc:
+                raise click.ClickException(str(exc)) from None
+            if sources:
+                kwargs["sources"] = origin
+            return func(*args, settings=settings, **kwargs)
+
+        for name in reversed(names):
+            run = setting_option(name)(run)
+        config = click.option(
+            "--config",
+            "config_file",
+            default=None,
+            metavar="FILE",
+            help=f"TOML file of settings (see 'timkiem config'). [default: ${CONFIG_ENV}]",
+        )
+        return config(run)  # type: ignore[return-value]
+
+    return decorate
 
 
 @contextmanager
@@ -205,76 +247,64 @@ def batch_options(func: F) -> F:
     return func
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--skip-invalid", is_flag=True, help="Commit the valid records and report the bad ones."
+def _batch_command(name: str, summary: str, detail: str, skip_help: str) -> None:
+    """Register ``ingest`` or ``reindex``: PATH... written in one commit by ``Indexer.<name>``."""
+
+    @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+    @click.option("--skip-invalid", is_flag=True, help=skip_help)
+    @batch_options
+    @with_settings(*WRITING)
+    @log_options
+    def command(
+        paths: tuple[str, ...],
+        skip_invalid: bool,
+        format: str,
+        mapping: tuple[str, ...],
+        dry_run: bool,
+        settings: Settings,
+    ) -> None:
+        if dry_run:
+            _dry_run(settings, paths, skip_invalid, format, mapping)
+            return
+        indexer = Indexer(settings)
+        _write_batch(indexer, getattr(indexer, name), paths, skip_invalid, format, mapping)
+
+    command.__doc__ = f"{summary}\n\n{detail}"
+    cli.command(name, short_help=summary)(command)
+
+
+_batch_command(
+    "ingest",
+    "Add or replace articles in one commit.",
+    "Reads JSON Lines, JSON or CSV files ('-' = stdin), or saved pages (--format html). "
+    "The whole batch is one commit: by default any bad record writes nothing. When an id "
+    "comes twice, the later record wins.",
+    "Commit the valid records and report the bad ones.",
 )
-@batch_options
-@index_option
-@log_options
-def ingest(
-    paths: tuple[str, ...],
-    skip_invalid: bool,
-    format: str,
-    mapping: tuple[str, ...],
-    dry_run: bool,
-    index: str | None,
-) -> None:
-    """Add or replace articles from JSON Lines, JSON or CSV files ('-' = stdin), or
-    from saved pages (--format html).
-
-    The whole batch is one commit: by default any bad record writes nothing.
-    When an id comes twice, the later record wins.
-    """
-    settings = _settings(index=index)
-    if dry_run:
-        _dry_run(settings, paths, skip_invalid, format, mapping)
-        return
-    indexer = Indexer(settings)
-    _write_batch(indexer, indexer.ingest, paths, skip_invalid, format, mapping)
-
-
-@cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--skip-invalid", is_flag=True, help="Build from the valid records and report the bad ones."
+_batch_command(
+    "reindex",
+    "Rebuild the index and switch to it.",
+    "Builds a new index from scratch from PATH... beside the live one and switches to it "
+    "in one step; a running server follows without a restart.",
+    "Build from the valid records and report the bad ones.",
 )
-@batch_options
-@index_option
-@log_options
-def reindex(
-    paths: tuple[str, ...],
-    skip_invalid: bool,
-    format: str,
-    mapping: tuple[str, ...],
-    dry_run: bool,
-    index: str | None,
-) -> None:
-    """Rebuild the index from scratch from PATH... and switch to it in one step."""
-    settings = _settings(index=index)
-    if dry_run:
-        _dry_run(settings, paths, skip_invalid, format, mapping)
-        return
-    indexer = Indexer(settings)
-    _write_batch(indexer, indexer.reindex, paths, skip_invalid, format, mapping)
 
 
-@cli.command()
+@cli.command(short_help="Delete articles by id, all or none.")
 @click.argument("ids", nargs=-1, required=True, metavar="ID...")
 @click.option("--missing-ok", is_flag=True, help="An id that is not in the index is no error.")
-@index_option
+@with_settings("index", "lock_timeout")
 @log_options
-def delete(ids: tuple[str, ...], missing_ok: bool, index: str | None) -> None:
-    """Delete articles by id (all or none: an unknown id deletes nothing, unless
-    --missing-ok)."""
+def delete(ids: tuple[str, ...], missing_ok: bool, settings: Settings) -> None:
+    """Delete articles by id, all or none: an unknown id deletes nothing, unless
+    --missing-ok."""
     with _reported():
-        count = Indexer(_settings(index=index)).delete(ids, missing_ok=missing_ok)
+        count = Indexer(settings).delete(ids, missing_ok=missing_ok)
     absent = len(dict.fromkeys(ids)) - count
     click.echo(f"{count} deleted" + (f", {absent} not found" if absent else ""))
 
 
-@cli.command()
+@cli.command(short_help="Write every stored article as JSON Lines.")
 @click.option(
     "--output",
     "-o",
@@ -283,11 +313,10 @@ def delete(ids: tuple[str, ...], missing_ok: bool, index: str | None) -> None:
     metavar="FILE|-",
     help="Where to write the JSON Lines ('-' = standard output).",
 )
-@index_option
+@with_settings("index")
 @log_options
-def export(output: str, index: str | None) -> None:
+def export(output: str, settings: Settings) -> None:
     """Write every stored article as JSON Lines that 'timkiem reindex' accepts unchanged."""
-    settings = _settings(index=index)
     with _reported():
         if output == "-":
             count = 0
@@ -319,11 +348,11 @@ def _export_to_file(settings: Settings, output: str) -> int:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@index_option
-def stats(as_json: bool, index: str | None) -> None:
+@with_settings("index")
+def stats(as_json: bool, settings: Settings) -> None:
     """Articles, date span, categories and size on disk."""
-    with _reported():
-        data = SearchEngine(_settings(index=index)).stats()
+    with _reported(), closing(SearchEngine(settings)) as engine:
+        data = engine.stats()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -343,11 +372,22 @@ def stats(as_json: bool, index: str | None) -> None:
 )
 @click.option("--to", "date_to", metavar="DATE", help="Last day, inclusive.")
 @click.option("--category", help="Only this category.")
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default=DEFAULT_SORT,
+    help=f"Order of the hits. [default: {DEFAULT_SORT}, which lists the newest first "
+    "when there is no QUERY]",
+)
+@click.option("--page", type=click.IntRange(min=FIRST_PAGE), default=FIRST_PAGE, show_default=True)
+@click.option(
+    "--per-page",
+    type=click.IntRange(1, MAX_PER_PAGE),
+    default=DEFAULT_PER_PAGE,
+    show_default=True,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
-@index_option
+@with_settings(*SEARCHING)
 def search(
     query: str,
     date_from: str | None,
@@ -357,7 +397,7 @@ def search(
     page: int,
     per_page: int,
     as_json: bool,
-    index: str | None,
+    settings: Settings,
 ) -> None:
     """Search the index as the website does."""
     request = SearchRequest(
@@ -369,8 +409,8 @@ def search(
         page=page,
         per_page=per_page,
     )
-    with _reported():
-        result = SearchEngine(_settings(index=index)).search(request)
+    with _reported(), closing(SearchEngine(settings)) as engine:
+        result = engine.search(request)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -381,9 +421,7 @@ def search(
 
 
 @cli.command()
-@click.option("--host", default=None, help=SETTINGS_HELP["host"] + " [default: 127.0.0.1]")
-@click.option("--port", type=int, default=None, help=SETTINGS_HELP["port"] + " [default: 8000]")
-@click.option("--threads", type=int, default=None, help=SETTINGS_HELP["threads"] + " [default: 2]")
+@with_settings(*SERVING)
 @click.option(
     "--metrics-port",
     type=click.IntRange(1, 65535),
@@ -402,18 +440,17 @@ def search(
     is_flag=True,
     help="Write the client's address in the access log (left out by default).",
 )
-@index_option
 @log_options
 def serve(
-    host: str | None,
-    port: int | None,
-    threads: int | None,
+    settings: Settings,
     metrics_port: int | None,
     access_log: bool,
     log_client_address: bool,
-    index: str | None,
 ) -> None:
-    """Serve the HTTP API with waitress; SIGINT or SIGTERM stops it."""
+    """Serve the HTTP API with waitress.
+
+    Ctrl-C (SIGINT) or SIGTERM stops it, also when started in the background.
+    """
     import waitress
 
     from timkiem.api import create_app
@@ -421,7 +458,6 @@ def serve(
     from timkiem.metrics import Metrics
     from timkiem.serving import announce, logs_to_file, signal_handlers
 
-    settings = _settings(index=index, host=host, port=port, threads=threads)
     _fewer_malloc_arenas(2)
     engine = SearchEngine(settings)
     health = engine.health()
@@ -429,8 +465,8 @@ def serve(
         announce(health["reason"], warning=True)
     metrics = Metrics(engine.health, settings.index)
     app = create_app(
-        settings,
         engine,
+        settings,
         metrics=metrics,
         metrics_route=metrics_port is None,
         access_log=AccessLog(client_address=log_client_address) if access_log else None,
@@ -467,6 +503,26 @@ def serve(
             metrics_server.close()
         engine.close()
     announce("stopped")
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_settings(*(s.name for s in SETTINGS), sources=True)
+def show_config(as_json: bool, settings: Settings, sources: dict[str, str]) -> None:
+    """Each setting's value and where it came from.
+
+    The source is 'default', the config file, the environment variable or the option.
+    """
+    rows = {
+        s.name: {"value": getattr(settings, s.name), "source": sources[s.name], "env": s.env}
+        for s in SETTINGS
+    }
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    width = max(len(name) for name in rows)
+    for name, row in rows.items():
+        click.echo(f"{name:<{width}}  {row['value']!s:<12}  {row['source']}")
 
 
 def _fewer_malloc_arenas(count: int) -> None:

@@ -1,78 +1,162 @@
-"""Settings: each declared once with its default and help, read from options
-and ``TIMKIEM_*`` environment variables."""
+"""Settings: each declared once (type, default, bounds, help), read from options,
+``TIMKIEM_*`` environment variables and a TOML file.
+
+Precedence: option > environment variable > config file > default. The file is
+given by ``--config FILE`` or ``TIMKIEM_CONFIG``; its keys are the setting names::
+
+    index = "/srv/timkiem/index"
+    port = 8080
+    query_time_limit = 1.5
+"""
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, TypeVar
 
 from timkiem.errors import ConfigError
 
 ENV_PREFIX = "TIMKIEM_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+DEFAULT = "default"
+"""The source of a setting nobody set."""
+
+T = TypeVar("T", int, float, str)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The declaration of one setting: its name, type, default, bounds and help."""
+
+    name: str
+    type: type
+    default: int | float | str
+    help: str
+    min: int | float | None = None
+    max: int | float | None = None
+
+    @property
+    def env(self) -> str:
+        """Its environment variable, ``TIMKIEM_NAME``."""
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def option(self) -> str:
+        """Its command-line option, ``--name``."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def bounds(self) -> str:
+        """The accepted range in words, or "" if any value goes."""
+        if self.min is not None and self.max is not None:
+            return f"{self.min}..{self.max}"
+        if self.min is not None:
+            return f">= {self.min}"
+        return ""
+
+    def shown_default(self) -> str:
+        """The default as help and documentation show it."""
+        return str(self.default) if self.default != "" else "none"
+
+    def parse(self, raw: str, label: str) -> int | float | str:
+        """``raw`` text (an environment variable) as this setting's type."""
+        try:
+            if self.type is int:
+                return int(raw)
+            if self.type is float:
+                return float(raw)
+        except ValueError:
+            raise ConfigError(f"{label}={raw!r} is not a valid {self.type.__name__}") from None
+        return raw
+
+    def accept(self, value: object, label: str) -> int | float | str:
+        """``value`` (from a TOML file) if it has this setting's type; ints pass as floats."""
+        if isinstance(value, bool) or not isinstance(value, self.type | _WIDER[self.type]):
+            raise ConfigError(f"{label} = {value!r} is not a valid {self.type.__name__}")
+        return self.type(value)  # type: ignore[no-any-return]
+
+    def check(self, value: Any, label: str) -> None:
+        """Raise ``ConfigError`` naming ``label`` and the bound if ``value`` is out of range."""
+        if self.min is not None and value < self.min:
+            bound = "must not be negative" if self.min == 0 else f"must be at least {self.min}"
+            raise ConfigError(f"{label} {bound}")
+        if self.max is not None and value > self.max:
+            raise ConfigError(f"{label} must be at most {self.max}")
+
+
+_WIDER: dict[type, type] = {int: int, float: int, str: str}
+
+
+def setting(
+    default: T, help: str, *, min: int | float | None = None, max: int | float | None = None
+) -> T:
+    """Declare a field of ``Settings``: its default, help and bounds."""
+    meta = {"help": help, "min": min, "max": max}
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything an operator can tune; see ``SETTINGS_HELP`` for each."""
+    """Everything an operator can tune, each declared once below."""
 
-    index: str = "index"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    threads: int = 2
-    cors_origins: str = ""
-    max_query_length: int = 500
-    max_query_terms: int = 32
-    max_result_window: int = 1000
-    query_time_limit: float = 2.0
-    cache_size: int = 1024
-    lock_timeout: float = 10.0
-    max_text_length: int = 1_000_000
-    ingest_procs: int = 0
+    index: str = setting("index", "Directory holding the index.")
+    host: str = setting("127.0.0.1", "Address the HTTP server listens on.")
+    port: int = setting(8000, "Port the HTTP server listens on.", min=1, max=65535)
+    threads: int = setting(
+        2,
+        "Request threads of the HTTP server (searches hold Python's global lock, so more "
+        "threads mostly wait for it; see Performance).",
+        min=1,
+    )
+    cors_origins: str = setting(
+        "",
+        "Comma-separated origins allowed to call the API from a browser (`*` for any).",
+    )
+    max_query_length: int = setting(500, "Longest accepted query string, in characters.", min=1)
+    max_query_terms: int = setting(
+        32, "Most words and phrases used from one query; the rest are ignored.", min=1
+    )
+    max_result_window: int = setting(
+        1000, "Deepest result reachable by paging (page x per_page).", min=1
+    )
+    query_time_limit: float = setting(
+        2.0,
+        "Seconds a query may spend ranking before it returns partial results (0 = no limit).",
+        min=0,
+    )
+    cache_size: int = setting(
+        1024, "Queries whose results are kept in memory per index generation (0 = off).", min=0
+    )
+    lock_timeout: float = setting(
+        10.0, "Seconds a writer waits for another writer to finish.", min=0
+    )
+    max_text_length: int = setting(
+        1_000_000, "Longest accepted title or body, in characters.", min=1
+    )
+    ingest_procs: int = setting(
+        0,
+        "Processes used to index a large batch: 0 = one per CPU core (at most 4) when the "
+        "input files add up to 4 MB or more, else one.",
+        min=0,
+    )
 
     @classmethod
     def load(
-        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+        config_file: str | None = None,
     ) -> Settings:
-        """Defaults, then ``TIMKIEM_*`` variables, then explicit ``overrides``."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper())
-            if raw is not None and raw != "":
-                values[f.name] = _convert(f.name, raw, type(getattr(cls(), f.name)))
-        for name, value in (overrides or {}).items():
-            if value is None:
-                continue
-            if name not in SETTINGS_HELP:
-                raise ConfigError(f"unknown setting {name!r}")
-            values[name] = value
-        settings = replace(cls(), **values)
-        settings.validate()
-        return settings
+        """Defaults, then the config file, then ``TIMKIEM_*`` variables, then ``overrides``."""
+        return load_settings(overrides, environ, config_file)[0]
 
     def validate(self) -> None:
-        """Reject values that cannot work, naming the setting."""
-        positive = (
-            "port",
-            "threads",
-            "max_query_length",
-            "max_query_terms",
-            "max_result_window",
-            "max_text_length",
-        )
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1")
-        if self.port > 65535:
-            raise ConfigError(f"{ENV_PREFIX}PORT must be at most 65535")
-        for name in ("query_time_limit", "lock_timeout"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must not be negative")
-        for name in ("cache_size", "ingest_procs"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must not be negative")
+        """Reject values that cannot work, naming the setting's variable and bound."""
+        for declared in SETTINGS:
+            declared.check(getattr(self, declared.name), declared.env)
 
     @property
     def allowed_origins(self) -> list[str]:
@@ -80,35 +164,67 @@ class Settings:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
 
-def _convert(name: str, raw: str, kind: type) -> Any:
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, type(f.default), f.default, **f.metadata)  # type: ignore[arg-type]
+    for f in fields(Settings)
+)
+"""Every setting, in the order of ``Settings``."""
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def config_path(config_file: str | None, environ: Mapping[str, str]) -> str | None:
+    """The config file to read: ``config_file`` (the option), else ``$TIMKIEM_CONFIG``."""
+    return config_file or environ.get(CONFIG_ENV) or None
+
+
+def read_config_file(path: str) -> dict[str, int | float | str]:
+    """The settings of a TOML file, checked; errors name the file and the key."""
     try:
-        if kind is int:
-            return int(raw)
-        if kind is float:
-            return float(raw)
-    except ValueError:
-        raise ConfigError(
-            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}"
-        ) from None
-    return raw
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    values: dict[str, int | float | str] = {}
+    for key, value in data.items():
+        declared = BY_NAME.get(key)
+        if declared is None:
+            known = ", ".join(BY_NAME)
+            raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
+        values[key] = declared.accept(value, f"{path}: {key}")
+        declared.check(values[key], f"{path}: {key}")
+    return values
 
 
-SETTINGS_HELP: dict[str, str] = {
-    "index": "Directory holding the index.",
-    "host": "Address the HTTP server listens on.",
-    "port": "Port the HTTP server listens on.",
-    "threads": "Request threads of the HTTP server (searches hold Python's global lock, "
-    "so more threads mostly wait for it).",
-    "cors_origins": "Comma-separated origins allowed to call the API from a browser "
-    '("*" for any); none by default.',
-    "max_query_length": "Longest accepted query string, in characters.",
-    "max_query_terms": "Most words and phrases used from one query; the rest are ignored.",
-    "max_result_window": "Deepest result reachable by paging (page x per_page).",
-    "query_time_limit": "Seconds a query may spend ranking before it returns the "
-    "partial results found so far, flagged as such (0 = no limit).",
-    "cache_size": "Queries whose results are kept in memory per index generation (0 = off).",
-    "lock_timeout": "Seconds a writer waits for another writer to finish.",
-    "max_text_length": "Longest accepted title or body of an article, in characters.",
-    "ingest_procs": "Processes used to index a large batch (0 = one per CPU core, at most 4, "
-    "for input files of 4 MB or more).",
-}
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """The settings and where each came from: ``default``, a file path, a variable or
+    an option (``--name``, for ``overrides`` that are not None)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources = {s.name: DEFAULT for s in SETTINGS}
+    path = config_path(config_file, env)
+    if path is not None:
+        for name, value in read_config_file(path).items():
+            values[name], sources[name] = value, path
+    for declared in SETTINGS:
+        raw = env.get(declared.env)
+        if raw:
+            values[declared.name] = declared.parse(raw, declared.env)
+            sources[declared.name] = declared.env
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if name not in BY_NAME:
+            raise ConfigError(f"unknown setting {name!r}")
+        values[name], sources[name] = value, BY_NAME[name].option
+    settings = replace(Settings(), **values)
+    for declared in SETTINGS:
+        source = sources[declared.name]
+        if source != path:  # a file's values were checked as they were read
+            declared.check(getattr(settings, declared.name), declared.env)
+    return settings, sources

@@ -227,7 +227,8 @@ class Indexer:
         self.directory = IndexDirectory(settings.index)
         self.notices: list[Problem] = []  # of the last batch that wrote nothing
 
-    def _writer(self, index: FileIndex, procs: int) -> IndexWriter:
+    def _open_writer(self, index: FileIndex, procs: int) -> IndexWriter:
+        """A writer of ``index`` using ``procs`` processes."""
         # Holding our lock, Whoosh's own can only be held by a killed writer's
         # worker that is still exiting: wait for it rather than fail.
         timeout = self.settings.lock_timeout
@@ -271,7 +272,7 @@ class Indexer:
             seen[article.id] = where
             yield where, article, again
 
-    def _write(
+    def _add_records(
         self,
         writer: IndexWriter,
         index: FileIndex,
@@ -281,7 +282,8 @@ class Indexer:
         fresh: bool,
         winners: dict[str, str] | None = None,
     ) -> tuple[IngestReport, dict[str, str] | None]:
-        """Write the batch's valid articles; the later of two records with one id wins.
+        """Check every record of the batch and hand the valid ones to ``writer``; the later
+        of two records with one id wins.
 
         Without ``winners`` (the first pass) a repeated id stops the writing (the
         earlier record is already in the writer) and the position of each id's
@@ -349,76 +351,7 @@ class Indexer:
         ``html`` (saved article pages, see :mod:`timkiem.pages`).
         """
         batch = _batch(paths, format, columns)
-        started = time.monotonic()
-        with (
-            storage_errors(self.directory.path, "ingesting"),
-            self.directory.writer_lock(self.settings.lock_timeout),
-        ):
-            name = self.directory.current_name()
-            fresh = name is None
-            if name is None:
-                name, index = self.directory.new_generation()
-            else:
-                index = self.directory.open_generation(name)
-            try:
-                report = self._commit(index, batch, skip_invalid, progress, fresh)
-            except BaseException:
-                if fresh:  # the generation never went live: leave no trace of it
-                    self.directory.remove_generation(name)
-                raise
-            if fresh:
-                if report.added == 0:
-                    self.directory.remove_generation(name)
-                else:
-                    self.directory.switch_to(name)
-            report.generation = name
-        report.seconds = time.monotonic() - started
-        return report
-
-    def _commit(
-        self,
-        index: FileIndex,
-        batch: Batch,
-        skip_invalid: bool,
-        progress: Progress | None,
-        fresh: bool,
-    ) -> IngestReport:
-        folder = index.storage.folder
-        before = set(os.listdir(folder))
-        procs = writer_procs(self.settings.ingest_procs, batch.paths)
-        writer: IndexWriter | None = None
-
-        def cancel() -> None:
-            try:
-                if writer is not None:
-                    _cancel(writer)
-            finally:
-                remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
-
-        try:
-            writer = self._writer(index, procs)
-            report, winners = self._write(writer, index, batch, skip_invalid, progress, fresh)
-            if winners is not None and not (report.problems and not skip_invalid):
-                # an id came twice: write again, each id from its last record only
-                cancel()
-                writer = None
-                writer = self._writer(index, procs)
-                report, _ = self._write(
-                    writer, index, batch, skip_invalid, progress, fresh, winners
-                )
-        except BaseException:
-            cancel()
-            raise
-        nothing_valid = not (report.added or report.replaced)
-        if report.problems and (not skip_invalid or nothing_valid):
-            cancel()
-            self.notices = report.notices
-            raise InvalidInput(report.problems)
-        if report.added or report.replaced:
-            _commit_or_clean_up(writer, folder, before)
-        else:
-            cancel()
-        return report
+        return self._write_locked(batch, skip_invalid, progress, rebuild=False)
 
     def reindex(
         self,
@@ -435,26 +368,98 @@ class Indexer:
         live and the partial build is removed.
         """
         batch = _batch(paths, format, columns)
+        return self._write_locked(batch, skip_invalid, progress, rebuild=True)
+
+    def _write_locked(
+        self,
+        batch: Batch,
+        skip_invalid: bool,
+        progress: Progress | None,
+        rebuild: bool,
+    ) -> IngestReport:
+        """Holding the writer lock, commit ``batch`` to the live generation, or to a new
+        one (``rebuild``, or no index yet) that goes live only if it holds articles."""
         started = time.monotonic()
+        doing = "reindexing" if rebuild else "ingesting"
         with (
-            storage_errors(self.directory.path, "reindexing"),
+            storage_errors(self.directory.path, doing),
             self.directory.writer_lock(self.settings.lock_timeout),
         ):
-            name, index = self.directory.new_generation()
+            name = None if rebuild else self.directory.current_name()
+            fresh = name is None
+            if name is None:
+                name, index = self.directory.new_generation()
+            else:
+                index = self.directory.open_generation(name)
             try:
-                report = self._commit(index, batch, skip_invalid, progress, fresh=True)
-                if report.added == 0:
+                report = self._write_and_commit(index, batch, skip_invalid, progress, fresh)
+                if rebuild and report.added == 0:
                     self.notices = report.notices
                     raise NothingToIndex(
                         "no valid article to build the new index from; the live index is unchanged"
                     )
             except BaseException:
-                self.directory.remove_generation(name)
+                if fresh:  # the generation never went live: leave no trace of it
+                    self.directory.remove_generation(name)
                 raise
-            self.directory.switch_to(name)
-            self.directory.remove_old_generations(keep=2)
+            if fresh:
+                if report.added == 0:
+                    self.directory.remove_generation(name)
+                else:
+                    self.directory.switch_to(name)
+            if rebuild:
+                self.directory.remove_old_generations(keep=2)
             report.generation = name
         report.seconds = time.monotonic() - started
+        return report
+
+    def _write_and_commit(
+        self,
+        index: FileIndex,
+        batch: Batch,
+        skip_invalid: bool,
+        progress: Progress | None,
+        fresh: bool,
+    ) -> IngestReport:
+        """Write the records of ``batch`` to ``index`` and commit them, or cancel the
+        write and leave ``index`` as it was (``InvalidInput`` for bad records)."""
+        folder = index.storage.folder
+        before = set(os.listdir(folder))
+        procs = writer_procs(self.settings.ingest_procs, batch.paths)
+        writer: IndexWriter | None = None
+
+        def cancel() -> None:
+            try:
+                if writer is not None:
+                    _cancel(writer)
+            finally:
+                remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
+
+        try:
+            writer = self._open_writer(index, procs)
+            report, winners = self._add_records(
+                writer, index, batch, skip_invalid, progress, fresh
+            )
+            if winners is not None and not (report.problems and not skip_invalid):
+                # an id came twice: write again, each id from its last record only
+                cancel()
+                writer = None
+                writer = self._open_writer(index, procs)
+                report, _ = self._add_records(
+                    writer, index, batch, skip_invalid, progress, fresh, winners
+                )
+        except BaseException:
+            cancel()
+            raise
+        nothing_valid = not (report.added or report.replaced)
+        if report.problems and (not skip_invalid or nothing_valid):
+            cancel()
+            self.notices = report.notices
+            raise InvalidInput(report.problems)
+        if report.added or report.replaced:
+            _commit_or_clean_up(writer, folder, before)
+        else:
+            cancel()
         return report
 
     def delete(self, ids: Iterable[str], *, missing_ok: bool = False) -> int:

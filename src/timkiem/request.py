@@ -8,10 +8,10 @@ from timkiem.analysis import nfc
 from timkiem.config import Settings
 from timkiem.dates import parse_range_bound
 from timkiem.errors import InvalidParameter
+from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE, MAX_PER_PAGE, SORTS
 from timkiem.query import ParsedQuery, parse_query
 
-SORTS = ("relevance", "newest", "oldest")
-MAX_PER_PAGE = 100
+__all__ = ["MAX_PER_PAGE", "SORTS", "SearchRequest", "ValidRequest", "validate"]
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,9 @@ class SearchRequest:
     date_from: str | None = None
     date_to: str | None = None
     category: str | None = None
-    sort: str = "relevance"
-    page: int = 1
-    per_page: int = 10
+    sort: str = DEFAULT_SORT
+    page: int = FIRST_PAGE
+    per_page: int = DEFAULT_PER_PAGE
 
 
 @dataclass(frozen=True)

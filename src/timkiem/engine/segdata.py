@@ -27,7 +27,6 @@ segment's Whoosh files instead (:func:`from_reader`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
@@ -53,6 +52,7 @@ _ARRAYS = (
     "order",
     "key_starts",
     "keys",
+    "field_starts",
     "post_starts",
     "docs",
     "codes",
@@ -80,14 +80,45 @@ def term_key(field: str, text: str) -> bytes:
     return field.encode("utf-8") + b"\x00" + text.encode("utf-8")
 
 
-def key_hash(key: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = np.uint64(0x100000001B3)
 
 
-def key_hashes(keys: Iterable[bytes]) -> U64:
-    blake2b = hashlib.blake2b
-    joined = b"".join(blake2b(k, digest_size=8).digest() for k in keys)
-    return np.frombuffer(joined, dtype="<u8").astype(np.uint64)
+def _fnv1a(blob: npt.NDArray[np.uint8], starts: Int64s, lengths: Int64s, seeds: U64) -> U64:
+    """FNV-1a (64 bits) of each ``blob[start:start + length]``, continuing from its seed.
+
+    All keys advance one byte per step, the shortest dropping out first, so
+    the work is a few NumPy operations per byte of the longest key.
+    """
+    order = np.argsort(lengths, kind="stable")
+    lengths, starts = lengths[order], starts[order]
+    state = seeds[order].astype(np.uint64)
+    longest = int(lengths[-1]) if len(lengths) else 0
+    for step in range(longest):
+        first = int(np.searchsorted(lengths, step, side="right"))  # keys longer than step
+        part = state[first:]
+        part ^= blob[starts[first:] + step]
+        part *= _FNV_PRIME
+    hashes = np.empty_like(state)
+    hashes[order] = state
+    return hashes
+
+
+def _prefix_seed(prefix: bytes) -> int:
+    state = _FNV_OFFSET
+    for byte in prefix:
+        state = ((state ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return state
+
+
+def key_hashes(keys: list[bytes]) -> U64:
+    """The hash of each key (``term_key``: field, NUL, text) as the file stores it."""
+    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+    starts = np.zeros(len(keys), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    blob = np.frombuffer(b"".join(keys), dtype=np.uint8)
+    seeds = np.full(len(keys), _FNV_OFFSET, dtype=np.uint64)
+    return _fnv1a(blob, starts, lengths, seeds)
 
 
 @dataclass
@@ -113,7 +144,9 @@ class Builder:
         self.segment_id = segment_id
         self.doc_count = doc_count
         self.fields: list[str] = []
-        self.keys: list[bytes] = []
+        self.blobs: list[bytes] = []
+        self.key_lengths: list[Int64s] = []
+        self.hashes: list[U64] = []
         self.counts: list[npt.NDArray[np.int64]] = []
         self.docs: list[npt.NDArray[np.int32]] = []
         self.codes: list[npt.NDArray[np.uint32]] = []
@@ -146,7 +179,15 @@ class Builder:
             codes = inverse.reshape(-1).astype(np.uint32)
         self.fields.append(name)
         prefix = name.encode("utf-8") + b"\x00"
-        self.keys.extend(prefix + k for k in terms.keys)
+        count = len(terms.keys)
+        lengths_of = np.fromiter(map(len, terms.keys), dtype=np.int64, count=count)
+        starts = np.zeros(count, dtype=np.int64)
+        np.cumsum(lengths_of[:-1], out=starts[1:])
+        blob = b"".join(terms.keys)
+        seeds = np.full(count, _prefix_seed(prefix), dtype=np.uint64)
+        self.hashes.append(_fnv1a(np.frombuffer(blob, np.uint8), starts, lengths_of, seeds))
+        self.blobs.append(blob)
+        self.key_lengths.append(lengths_of)
         self.counts.append(np.asarray(terms.counts, dtype=np.int64))
         self.docs.append(docs)
         self.codes.append(codes)
@@ -155,10 +196,13 @@ class Builder:
 
     def finish(self) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
         """The header and arrays of the file."""
-        hashes = key_hashes(self.keys)
+        hashes = _cat(self.hashes, np.uint64)
         order = np.argsort(hashes, kind="stable")
-        key_starts = np.zeros(len(self.keys) + 1, dtype=np.int64)
-        np.cumsum([len(k) for k in self.keys], out=key_starts[1:])
+        key_lengths = _cat(self.key_lengths, np.int64)
+        key_starts = np.zeros(len(key_lengths) + 1, dtype=np.int64)
+        np.cumsum(key_lengths, out=key_starts[1:])
+        field_starts = np.zeros(len(self.fields) + 1, dtype=np.int64)
+        np.cumsum([len(k) for k in self.key_lengths], out=field_starts[1:])
         counts = _cat(self.counts, np.int64)
         post_starts = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=post_starts[1:])
@@ -170,7 +214,8 @@ class Builder:
             "hashes": hashes[order],
             "order": order.astype(np.int64),
             "key_starts": key_starts,
-            "keys": np.frombuffer(b"".join(self.keys), dtype=np.uint8),
+            "keys": np.frombuffer(b"".join(self.blobs), dtype=np.uint8),
+            "field_starts": field_starts,
             "post_starts": post_starts,
             "docs": _cat(self.docs, np.int32),
             "codes": _cat(self.codes, np.uint32 if wide else np.uint16),
@@ -237,6 +282,7 @@ class SegmentData:
         self.fields: list[str] = list(header["fields"])
         self.hashes: U64 = arrays["hashes"]
         self.order: Int64s = arrays["order"]
+        self.field_starts: list[int] = arrays["field_starts"].tolist()
         self.key_starts: Int64s = arrays["key_starts"]
         self.keys = arrays["keys"]
         self.post_starts: Int64s = arrays["post_starts"]
@@ -281,11 +327,16 @@ class SegmentData:
         starts = self.key_starts
         keybytes = self._keybytes
         for i in hits.tolist():
+            field, _, text = keys[i].partition(b"\x00")
+            name = field.decode("utf-8")
+            if name not in self.fields:
+                continue
+            number = self.fields.index(name)
+            lo, hi = self.field_starts[number], self.field_starts[number + 1]
             place = int(places[i])
-            key = keys[i]
             while place < len(table) and table[place] == hashes[i]:
                 term = int(self.order[place])
-                if keybytes[int(starts[term]) : int(starts[term + 1])] == key:
+                if lo <= term < hi and keybytes[int(starts[term]) : int(starts[term + 1])] == text:
                     found[i] = term
                     break
                 place += 1
@@ -295,9 +346,9 @@ class SegmentData:
         """Every ``(field, text, term number)``: for checks and tools."""
         starts = self.key_starts.tolist()
         raw = bytes(self._keybytes)
-        for number in range(len(self.hashes)):
-            field, _, text = raw[starts[number] : starts[number + 1]].partition(b"\x00")
-            yield field.decode("utf-8"), text.decode("utf-8"), number
+        for number, field in enumerate(self.fields):
+            for term in range(self.field_starts[number], self.field_starts[number + 1]):
+                yield field, raw[starts[term] : starts[term + 1]].decode("utf-8"), term
 
 
 def open_file(path: str, segment_id: str, doc_count: int) -> SegmentData:
