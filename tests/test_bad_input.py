@@ -56,7 +56,6 @@ BAD_UTF8_JSONL = jsonl(GOOD).replace("số 3".encode(), b"s\xff\xfe 3")
 BAD_UTF8_CSV = b"id,title\nc1,ok\nc2,ti\xc3\n"
 BAD_UTF8_ARRAY = b'[{"id": "a1", "title": "a"},\n{"id": "a2", "title": "\xe1\xbb"}]'
 HALF_LINE = jsonl(GOOD)[:-40]
-DUPLICATE = jsonl(GOOD) + json.dumps(GOOD[1]).encode() + b"\n"
 BAD_DATE = jsonl([{"id": "d1", "title": "Ngày lạ", "date": "31/02/2020"}])
 HUGE = jsonl(
     [{"id": "h1", "title": "Ngắn"}, {"id": "h2", "title": "Ngắn"}]
@@ -69,7 +68,6 @@ CASES: dict[str, tuple[Callable[[Path], tuple[Path, int]], str]] = {
     "invalid UTF-8 in CSV": (case("u.csv", BAD_UTF8_CSV, 3), "invalid UTF-8"),
     "invalid UTF-8 in a JSON array": (case("u.json", BAD_UTF8_ARRAY, 2), "invalid UTF-8"),
     "JSON line cut in half": (case("half.jsonl", HALF_LINE, 5), "invalid JSON"),
-    "duplicate id in a batch": (case("dup.jsonl", DUPLICATE, 6), "duplicate id in this batch"),
     "31/02/2020": (case("date.jsonl", BAD_DATE, 1), "'31/02/2020' does not exist"),
     "10 MB body": (
         case("huge.jsonl", HUGE, 3),

@@ -95,13 +95,57 @@ def test_skip_invalid_commits_the_good_and_reports_the_bad(
         [article("a", "Một"), {"title": "no id"}, article("b", "Hai"), article("a", "again")],
     )
     report = Indexer(settings).ingest([str(batch)], skip_invalid=True)
-    assert (report.added, report.replaced, report.rejected) == (2, 0, 2)
-    assert [str(p) for p in report.problems] == [
-        f"{batch}:2: id=?: id is missing",
-        f"{batch}:4: id=a: duplicate id in this batch (first at {batch}:1)",
+    assert (report.added, report.replaced, report.rejected) == (2, 0, 1)
+    assert [str(p) for p in report.problems] == [f"{batch}:2: id=?: id is missing"]
+    assert [str(p) for p in report.notices] == [
+        f"{batch}:4: id=a: replaces the record of the same id at {batch}:1 "
+        "(the later record is taken as the newer revision)"
     ]
     assert ids(engine) == ["a", "b"]
-    assert engine.article("a")["title"] == "Một"
+    assert engine.article("a")["title"] == "again"
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+@pytest.mark.parametrize("command", ["ingest", "reindex"])
+def test_the_later_record_of_an_id_wins(
+    settings: Settings, tmp_path: Path, command: str, procs: int
+) -> None:
+    from dataclasses import replace
+
+    settings = replace(settings, ingest_procs=procs)
+    Indexer(settings).ingest([str(write_jsonl(tmp_path / "0.jsonl", [article("a", "cũ")]))])
+    first = write_jsonl(
+        tmp_path / "1.jsonl", [article("a", "bản 1"), article("b", "Hai"), article("c", "Ba")]
+    )
+    second = write_jsonl(tmp_path / "2.jsonl", [article("b", "Hai, sửa"), article("a", "bản 3")])
+    report = getattr(Indexer(settings), command)([str(first), str(second)])
+    assert report.rejected == 0
+    assert [(n.source, n.line, n.record_id) for n in report.notices] == [
+        (str(second), 1, "b"),
+        (str(second), 2, "a"),
+    ]
+    expected = (2, 1) if command == "ingest" else (3, 0)
+    assert (report.added, report.replaced) == expected
+    engine = SearchEngine(settings)
+    try:
+        assert ids(engine) == ["a", "b", "c"]
+        assert engine.article("a")["title"] == "bản 3"
+        assert engine.article("b")["title"] == "Hai, sửa"
+        assert engine.stats()["articles"] == 3
+    finally:
+        engine.close()
+
+
+def test_a_repeated_id_in_a_rejected_batch_writes_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    batch = write_jsonl(
+        tmp_path / "b.jsonl", [article("a", "Một"), article("a", "Hai"), {"id": "x"}]
+    )
+    with pytest.raises(InvalidInput) as caught:
+        Indexer(settings).ingest([str(batch)])
+    assert [p.line for p in caught.value.problems] == [3]
+    assert IndexDirectory(settings.index).current_name() is None
 
 
 def test_an_unreadable_file_rejects_the_batch(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -13,8 +14,11 @@ from typing import Any, TypeVar
 import click
 
 from timkiem import __version__
+from timkiem.columns import ColumnMap, parse_mapping
 from timkiem.config import BY_NAME, CONFIG_ENV, SETTINGS, Settings, load_settings
-from timkiem.errors import InvalidInput, TimkiemError
+from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
+from timkiem.export import export_line, stored_records
+from timkiem.indexer import FORMATS as INPUT_FORMATS
 from timkiem.indexer import Indexer, IngestReport
 from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE, MAX_PER_PAGE, SORTS
 from timkiem.logs import FORMATS, configure_logging, default_logging
@@ -138,20 +142,109 @@ def cli() -> None:
 
 
 def _write_batch(
-    action: Callable[..., IngestReport], paths: tuple[str, ...], skip_invalid: bool
+    indexer: Indexer,
+    action: Callable[..., IngestReport],
+    paths: tuple[str, ...],
+    skip_invalid: bool,
+    format: str,
+    mapping: tuple[str, ...],
 ) -> None:
-    total = None if "-" in paths else sum(count_records(p) for p in paths)
+    columns = _columns(mapping, format)
+    counted = format == "records" and "-" not in paths
+    total = sum(count_records(p) for p in paths) if counted else None
     show = total is not None and total > 200 and sys.stderr.isatty()
-    with (
-        click.progressbar(
-            length=total or 0, label="indexing", file=sys.stderr, hidden=not show
-        ) as bar,
-        _reported(),
-    ):
-        report = action(list(paths), skip_invalid=skip_invalid, progress=bar.update)
+    try:
+        with (
+            click.progressbar(
+                length=total or 0, label="indexing", file=sys.stderr, hidden=not show
+            ) as bar,
+            _reported(),
+        ):
+            report = action(
+                list(paths),
+                skip_invalid=skip_invalid,
+                progress=bar.update,
+                format=format,
+                columns=columns,
+            )
+    except click.ClickException:
+        for notice in indexer.notices:  # e.g. why each page was skipped
+            click.echo(str(notice), err=True)
+        raise
+    for notice in report.notices:
+        click.echo(str(notice), err=True)
     for problem in report.problems:
         click.echo(str(problem), err=True)
     click.echo(report.summary())
+
+
+def _columns(mapping: tuple[str, ...], format: str = "records") -> ColumnMap:
+    if mapping and format != "records":
+        raise click.BadParameter(
+            "names the columns of CSV or JSON records; saved pages (--format html) have none",
+            param_hint="'--map'",
+        )
+    try:
+        return ColumnMap(parse_mapping(mapping))
+    except InvalidParameter as exc:
+        raise click.BadParameter(exc.message, param_hint="'--map'") from None
+
+
+def _dry_run(
+    settings: Settings,
+    paths: tuple[str, ...],
+    skip_invalid: bool,
+    format: str,
+    mapping: tuple[str, ...],
+) -> None:
+    """Print the records a write would make, as JSON Lines; write nothing."""
+    columns = _columns(mapping, format)
+    with _reported():
+        articles, report = Indexer(settings).check(list(paths), format=format, columns=columns)
+    for article in articles:
+        click.echo(export_line(article.to_json()))
+    for notice in report.notices:
+        click.echo(str(notice), err=True)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    click.echo(
+        f"dry run: {len(articles)} record(s) would be written, {report.rejected} rejected; "
+        "nothing was written",
+        err=True,
+    )
+    if report.problems and not skip_invalid:
+        raise click.ClickException(
+            f"{len(report.problems)} invalid record(s): the batch would be rejected "
+            "(use --skip-invalid to commit the valid ones)"
+        )
+
+
+def batch_options(func: F) -> F:
+    """The options ingest and reindex share: input format, column names, dry run."""
+    func = click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Print the records as JSON Lines to stdout and write nothing.",
+    )(func)
+    func = click.option(
+        "--map",
+        "mapping",
+        multiple=True,
+        metavar="FIELD=COLUMN",
+        help="Read FIELD (id, title, body, date, category, url, author, tags, summary) from "
+        "the export's COLUMN; repeatable. Common Vietnamese column names "
+        "(Mã bài, Tiêu đề, Nội dung, Ngày đăng...) are recognised without it.",
+    )(func)
+    func = click.option(
+        "--format",
+        "format",
+        type=click.Choice(INPUT_FORMATS),
+        default="records",
+        show_default=True,
+        help="records: JSON Lines, JSON or CSV files; html: saved article pages "
+        "(files, folders searched for *.html/*.htm, .zip archives).",
+    )(func)
+    return func
 
 
 def _batch_command(name: str, summary: str, detail: str, skip_help: str) -> None:
@@ -159,10 +252,22 @@ def _batch_command(name: str, summary: str, detail: str, skip_help: str) -> None
 
     @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
     @click.option("--skip-invalid", is_flag=True, help=skip_help)
+    @batch_options
     @with_settings(*WRITING)
     @log_options
-    def command(paths: tuple[str, ...], skip_invalid: bool, settings: Settings) -> None:
-        _write_batch(getattr(Indexer(settings), name), paths, skip_invalid)
+    def command(
+        paths: tuple[str, ...],
+        skip_invalid: bool,
+        format: str,
+        mapping: tuple[str, ...],
+        dry_run: bool,
+        settings: Settings,
+    ) -> None:
+        if dry_run:
+            _dry_run(settings, paths, skip_invalid, format, mapping)
+            return
+        indexer = Indexer(settings)
+        _write_batch(indexer, getattr(indexer, name), paths, skip_invalid, format, mapping)
 
     command.__doc__ = f"{summary}\n\n{detail}"
     cli.command(name, short_help=summary)(command)
@@ -171,8 +276,9 @@ def _batch_command(name: str, summary: str, detail: str, skip_help: str) -> None
 _batch_command(
     "ingest",
     "Add or replace articles in one commit.",
-    "Reads JSON Lines, JSON or CSV files ('-' = stdin). The whole batch is one commit: "
-    "by default any bad record writes nothing.",
+    "Reads JSON Lines, JSON or CSV files ('-' = stdin), or saved pages (--format html). "
+    "The whole batch is one commit: by default any bad record writes nothing. When an id "
+    "comes twice, the later record wins.",
     "Commit the valid records and report the bad ones.",
 )
 _batch_command(
@@ -186,13 +292,58 @@ _batch_command(
 
 @cli.command(short_help="Delete articles by id, all or none.")
 @click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@click.option("--missing-ok", is_flag=True, help="An id that is not in the index is no error.")
 @with_settings("index", "lock_timeout")
 @log_options
-def delete(ids: tuple[str, ...], settings: Settings) -> None:
-    """Delete articles by id, all or none: an unknown id deletes nothing."""
+def delete(ids: tuple[str, ...], missing_ok: bool, settings: Settings) -> None:
+    """Delete articles by id, all or none: an unknown id deletes nothing, unless
+    --missing-ok."""
     with _reported():
-        count = Indexer(settings).delete(ids)
-    click.echo(f"{count} deleted")
+        count = Indexer(settings).delete(ids, missing_ok=missing_ok)
+    absent = len(dict.fromkeys(ids)) - count
+    click.echo(f"{count} deleted" + (f", {absent} not found" if absent else ""))
+
+
+@cli.command(short_help="Write every stored article as JSON Lines.")
+@click.option(
+    "--output",
+    "-o",
+    default="-",
+    show_default=True,
+    metavar="FILE|-",
+    help="Where to write the JSON Lines ('-' = standard output).",
+)
+@with_settings("index")
+@log_options
+def export(output: str, settings: Settings) -> None:
+    """Write every stored article as JSON Lines that 'timkiem reindex' accepts unchanged."""
+    with _reported():
+        if output == "-":
+            count = 0
+            for record in stored_records(settings):
+                click.echo(export_line(record))
+                count += 1
+        else:
+            count = _export_to_file(settings, output)
+    click.echo(f"{count} exported", err=True)
+
+
+def _export_to_file(settings: Settings, output: str) -> int:
+    """Write the export next to ``output`` and rename it into place when complete."""
+    partial = f"{output}.partial"
+    count = 0
+    try:
+        with open(partial, "w", encoding="utf-8") as handle:
+            for record in stored_records(settings):
+                handle.write(export_line(record) + "\n")
+                count += 1
+        os.replace(partial, output)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    return count
 
 
 @cli.command()

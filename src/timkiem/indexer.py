@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -12,11 +13,13 @@ from typing import Any
 from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
 
+from timkiem.columns import ColumnMap, explain_missing
 from timkiem.config import Settings
 from timkiem.engine.segwriter import BulkMpWriter, BulkWriter
 from timkiem.errors import (
     ArticleNotFound,
     InvalidInput,
+    InvalidParameter,
     NothingToIndex,
     Problem,
     RecordError,
@@ -46,6 +49,7 @@ class IngestReport:
     rejected: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    notices: list[Problem] = field(default_factory=list)  # warnings that write nothing less
     generation: str | None = None
 
     def summary(self) -> str:
@@ -96,12 +100,71 @@ def writer_procs(setting: int, paths: list[str]) -> int:
     return min(cores, MAX_AUTO_PROCS) if size >= LARGE_BATCH_BYTES else 1
 
 
-def _raw_records(paths: Iterable[str]) -> Iterator[RawRecord | Problem]:
-    for path in paths:
-        try:
-            yield from read_records(path)
-        except SourceError as exc:
-            yield Problem(exc.source, exc.line, None, exc.message)
+FORMATS = ("records", "html")
+
+
+@dataclass
+class Batch:
+    """What to read: the paths, their format and the column names of exports."""
+
+    paths: list[str]
+    format: str = "records"
+    columns: ColumnMap = field(default_factory=ColumnMap)
+    _stdin: bytes | None = None
+    _page_items: list[RawRecord | Problem] | None = None
+    _page_notices: list[Problem] = field(default_factory=list)
+
+    def raw_records(self, notices: list[Problem]) -> Iterator[RawRecord | Problem]:
+        """Every record of the batch in order; ``notices`` gets what a reader warns about.
+
+        Can be called again (standard input is kept from the first reading).
+        """
+        if self.format == "html":
+            yield from self._pages(notices)
+            return
+        for path in self.paths:
+            try:
+                if path == "-":
+                    if self._stdin is None:
+                        self._stdin = sys.stdin.buffer.read()
+                    records = read_records(path, content=self._stdin)
+                else:
+                    records = read_records(path)
+                for record in records:
+                    if record.error is None:
+                        data = self.columns.apply(record.data)
+                        if data is not record.data:
+                            record = RawRecord(record.source, record.line, data)
+                    yield record
+            except SourceError as exc:
+                yield Problem(exc.source, exc.line, None, exc.message)
+
+    def _pages(self, notices: list[Problem]) -> Iterator[RawRecord | Problem]:
+        if self._page_items is None:  # extract once: a second reading replays the results
+            from timkiem.pages import read_pages
+
+            items: list[RawRecord | Problem] = []
+            self._page_notices = []
+            for result in read_pages(self.paths):
+                if isinstance(result, tuple):
+                    items.append(Problem(result[0], None, None, result[1]))
+                elif result.record is None:
+                    note = f"skipped: {result.skipped}"
+                    self._page_notices.append(Problem(result.source, None, None, note))
+                else:
+                    for name in result.missing:
+                        note = f"no {name} found"
+                        self._page_notices.append(Problem(result.source, None, None, note))
+                    items.append(RawRecord(result.source, 1, result.record))
+            self._page_items = items
+        notices.extend(self._page_notices)
+        yield from self._page_items
+
+
+def _batch(paths: Iterable[str], format: str, columns: ColumnMap | None) -> Batch:
+    if format not in FORMATS:
+        raise InvalidParameter("format", f"{format!r} is not one of {', '.join(FORMATS)}")
+    return Batch(list(paths), format, columns or ColumnMap())
 
 
 def _start_writer(index: FileIndex, make: Callable[[], IndexWriter]) -> IndexWriter:
@@ -162,6 +225,7 @@ class Indexer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.directory = IndexDirectory(settings.index)
+        self.notices: list[Problem] = []  # of the last batch that wrote nothing
 
     def _open_writer(self, index: FileIndex, procs: int) -> IndexWriter:
         """A writer of ``index`` using ``procs`` processes."""
@@ -172,45 +236,69 @@ class Indexer:
             return _start_writer(index, lambda: BulkMpWriter(index, procs=procs, timeout=timeout))
         return _start_writer(index, lambda: BulkWriter(index, timeout=timeout))
 
+    def _articles(
+        self, batch: Batch, report: IngestReport, seen: dict[str, str]
+    ) -> Iterator[tuple[str, Article, bool]]:
+        """The batch's valid articles with where each is (``FILE:LINE``) and whether its
+        id came before; problems and notices go to ``report``, the position of each
+        id's latest record to ``seen``."""
+        max_text = self.settings.max_text_length
+        for item in batch.raw_records(report.notices):
+            if isinstance(item, Problem):
+                report.problems.append(item)
+                continue
+            rid = record_id(item.data)
+            if item.error is not None:
+                report.problems.append(Problem(item.source, item.line, rid, item.error))
+                continue
+            try:
+                article = parse_article(item.data, max_text)
+            except RecordError as exc:
+                message = explain_missing(str(exc), item.data, batch.columns)
+                report.problems.append(Problem(item.source, item.line, rid, message))
+                continue
+            where = f"{item.source}:{item.line}"
+            again = article.id in seen
+            if again:
+                report.notices.append(
+                    Problem(
+                        item.source,
+                        item.line,
+                        article.id,
+                        f"replaces the record of the same id at {seen[article.id]} "
+                        "(the later record is taken as the newer revision)",
+                    )
+                )
+            seen[article.id] = where
+            yield where, article, again
+
     def _add_records(
         self,
         writer: IndexWriter,
         index: FileIndex,
-        paths: Iterable[str],
+        batch: Batch,
         skip_invalid: bool,
         progress: Progress | None,
         fresh: bool,
-    ) -> IngestReport:
-        """Check every record of ``paths`` and hand the valid ones to ``writer``."""
+        winners: dict[str, str] | None = None,
+    ) -> tuple[IngestReport, dict[str, str] | None]:
+        """Check every record of the batch and hand the valid ones to ``writer``; the later
+        of two records with one id wins.
+
+        Without ``winners`` (the first pass) a repeated id stops the writing (the
+        earlier record is already in the writer) and the position of each id's
+        last record is returned, for a second pass that writes only those.
+        """
         report = IngestReport()
         seen: dict[str, str] = {}
-        max_text = self.settings.max_text_length
+        repeated = False
         with index.searcher() as searcher:
-            for item in _raw_records(paths):
-                if isinstance(item, Problem):
-                    report.problems.append(item)
-                    continue
-                where = f"{item.source}:{item.line}"
-                rid = record_id(item.data)
-                if item.error is not None:
-                    report.problems.append(Problem(item.source, item.line, rid, item.error))
-                    continue
-                try:
-                    article = parse_article(item.data, max_text)
-                except RecordError as exc:
-                    report.problems.append(Problem(item.source, item.line, rid, str(exc)))
-                    continue
-                if article.id in seen:
-                    report.problems.append(
-                        Problem(
-                            item.source,
-                            item.line,
-                            article.id,
-                            f"duplicate id in this batch (first at {seen[article.id]})",
-                        )
-                    )
-                    continue
-                seen[article.id] = where
+            for where, article, again in self._articles(batch, report, seen):
+                repeated = repeated or again
+                if winners is not None and winners.get(article.id, where) != where:
+                    continue  # a later record of this id follows
+                if repeated and winners is None:
+                    continue  # an id came twice: a second pass writes; keep validating
                 if report.problems and not skip_invalid:
                     continue  # keep validating to report every problem
                 doc = article_document(article)
@@ -223,7 +311,28 @@ class Indexer:
                 if progress is not None:
                     progress(1)
         report.rejected = len(report.problems)
-        return report
+        return report, (seen if repeated and winners is None else None)
+
+    def check(
+        self,
+        paths: Iterable[str],
+        *,
+        format: str = "records",
+        columns: ColumnMap | None = None,
+    ) -> tuple[list[Article], IngestReport]:
+        """What an ingest of ``paths`` would write (the latest record of each id, in
+        order) and its problems and notices; nothing is written."""
+        batch = _batch(paths, format, columns)
+        report = IngestReport()
+        chosen: dict[str, Article] = {}
+        started = time.monotonic()
+        for _, article, _ in self._articles(batch, report, {}):
+            chosen.pop(article.id, None)
+            chosen[article.id] = article
+        report.added = len(chosen)
+        report.rejected = len(report.problems)
+        report.seconds = time.monotonic() - started
+        return list(chosen.values()), report
 
     def ingest(
         self,
@@ -231,14 +340,18 @@ class Indexer:
         *,
         skip_invalid: bool = False,
         progress: Progress | None = None,
+        format: str = "records",
+        columns: ColumnMap | None = None,
     ) -> IngestReport:
         """Add or replace the articles of ``paths`` in one atomic commit.
 
         Without ``skip_invalid`` any bad record rejects the whole batch
         (``InvalidInput``); with it the good records are committed and the bad
-        ones reported.
+        ones reported. ``format`` is ``records`` (JSON Lines, JSON, CSV) or
+        ``html`` (saved article pages, see :mod:`timkiem.pages`).
         """
-        return self._write_locked(paths, skip_invalid, progress, rebuild=False)
+        batch = _batch(paths, format, columns)
+        return self._write_locked(batch, skip_invalid, progress, rebuild=False)
 
     def reindex(
         self,
@@ -246,22 +359,25 @@ class Indexer:
         *,
         skip_invalid: bool = False,
         progress: Progress | None = None,
+        format: str = "records",
+        columns: ColumnMap | None = None,
     ) -> IngestReport:
         """Build a new index from ``paths`` and switch to it in one step.
 
         The live index keeps serving until the switch; on any failure it stays
         live and the partial build is removed.
         """
-        return self._write_locked(paths, skip_invalid, progress, rebuild=True)
+        batch = _batch(paths, format, columns)
+        return self._write_locked(batch, skip_invalid, progress, rebuild=True)
 
     def _write_locked(
         self,
-        paths: Iterable[str],
+        batch: Batch,
         skip_invalid: bool,
         progress: Progress | None,
         rebuild: bool,
     ) -> IngestReport:
-        """Holding the writer lock, commit ``paths`` to the live generation, or to a new
+        """Holding the writer lock, commit ``batch`` to the live generation, or to a new
         one (``rebuild``, or no index yet) that goes live only if it holds articles."""
         started = time.monotonic()
         doing = "reindexing" if rebuild else "ingesting"
@@ -276,8 +392,9 @@ class Indexer:
             else:
                 index = self.directory.open_generation(name)
             try:
-                report = self._write_and_commit(index, paths, skip_invalid, progress, fresh)
+                report = self._write_and_commit(index, batch, skip_invalid, progress, fresh)
                 if rebuild and report.added == 0:
+                    self.notices = report.notices
                     raise NothingToIndex(
                         "no valid article to build the new index from; the live index is unchanged"
                     )
@@ -299,16 +416,16 @@ class Indexer:
     def _write_and_commit(
         self,
         index: FileIndex,
-        paths: Iterable[str],
+        batch: Batch,
         skip_invalid: bool,
         progress: Progress | None,
         fresh: bool,
     ) -> IngestReport:
-        """Write the records of ``paths`` to ``index`` and commit them, or cancel the
+        """Write the records of ``batch`` to ``index`` and commit them, or cancel the
         write and leave ``index`` as it was (``InvalidInput`` for bad records)."""
         folder = index.storage.folder
         before = set(os.listdir(folder))
-        paths = list(paths)
+        procs = writer_procs(self.settings.ingest_procs, batch.paths)
         writer: IndexWriter | None = None
 
         def cancel() -> None:
@@ -319,14 +436,25 @@ class Indexer:
                 remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
 
         try:
-            writer = self._open_writer(index, writer_procs(self.settings.ingest_procs, paths))
-            report = self._add_records(writer, index, paths, skip_invalid, progress, fresh)
+            writer = self._open_writer(index, procs)
+            report, winners = self._add_records(
+                writer, index, batch, skip_invalid, progress, fresh
+            )
+            if winners is not None and not (report.problems and not skip_invalid):
+                # an id came twice: write again, each id from its last record only
+                cancel()
+                writer = None
+                writer = self._open_writer(index, procs)
+                report, _ = self._add_records(
+                    writer, index, batch, skip_invalid, progress, fresh, winners
+                )
         except BaseException:
             cancel()
             raise
         nothing_valid = not (report.added or report.replaced)
         if report.problems and (not skip_invalid or nothing_valid):
             cancel()
+            self.notices = report.notices
             raise InvalidInput(report.problems)
         if report.added or report.replaced:
             _commit_or_clean_up(writer, folder, before)
@@ -334,8 +462,9 @@ class Indexer:
             cancel()
         return report
 
-    def delete(self, ids: Iterable[str]) -> int:
-        """Delete articles by id, all or none: an unknown id deletes nothing."""
+    def delete(self, ids: Iterable[str], *, missing_ok: bool = False) -> int:
+        """Delete articles by id, all or none: an unknown id deletes nothing, unless
+        ``missing_ok``, when unknown ids are passed over. Returns the number deleted."""
         wanted = list(dict.fromkeys(ids))
         with (
             storage_errors(self.directory.path, "deleting"),
@@ -344,8 +473,11 @@ class Indexer:
             index = self.directory.open_current()
             with index.searcher() as searcher:
                 missing = [i for i in wanted if searcher.document_number(id=i) is None]
-            if missing:
+            if missing and not missing_ok:
                 raise ArticleNotFound(", ".join(missing))
+            wanted = [i for i in wanted if i not in missing]
+            if not wanted:
+                return 0
             folder = index.storage.folder
             before = set(os.listdir(folder))
             writer: IndexWriter | None = None

@@ -58,11 +58,12 @@ def _format_of(path: str, first: bytes) -> str:
     return "csv"
 
 
-def read_records(path: str) -> Iterator[RawRecord]:
-    """Yield every record of one file, in order."""
-    handle = _open_binary(path)
+def read_records(path: str, content: bytes | None = None) -> Iterator[RawRecord]:
+    """Yield every record of one file, in order (of ``content`` when given: the
+    bytes already read from ``path``, which is then only its name)."""
     source = "<stdin>" if path == "-" else path
-    content = _read_all(source, handle)
+    if content is None:
+        content = _read_all(source, _open_binary(path))
     if content.startswith(b"\x1f\x8b") and not path.endswith(".gz"):  # piped or misnamed gzip
         unzipped: IO[bytes] = gzip.GzipFile(fileobj=io.BytesIO(content))  # type: ignore[assignment]
         content = _read_all(source, unzipped)
