@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from conftest import EXAMPLES
 from timkiem.cli import cli
-from timkiem.columns import ColumnMap, fold, parse_mapping
+from timkiem.cms_columns import ColumnMap, fold, parse_mapping
 from timkiem.errors import InvalidParameter
 
 CMS_CSV = (

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from timkiem import __version__
-from timkiem.columns import ColumnMap, parse_mapping
+from timkiem.cms_columns import ColumnMap, parse_mapping
 from timkiem.config import BY_NAME, CONFIG_ENV, SETTINGS, Settings, load_settings
 from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
 from timkiem.export import export_line, stored_records

@@ -13,7 +13,7 @@ from typing import Any
 from whoosh.index import FileIndex
 from whoosh.writing import IndexWriter
 
-from timkiem.columns import ColumnMap, explain_missing
+from timkiem.cms_columns import ColumnMap, explain_missing
 from timkiem.config import Settings
 from timkiem.engine.segwriter import BulkMpWriter, BulkWriter
 from timkiem.errors import (
