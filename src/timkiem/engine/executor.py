@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from timkiem.engine.scoring import BM25Params, Scores, best_of, bm25_idf, tf_ratios
-from timkiem.engine.segdata import SegmentData, key_hashes, term_key
+from timkiem.engine.segdata import Int64s, SegmentData, key_hashes, term_key
 from timkiem.engine.snapshot import Mask, Members, Snapshot
 
 Key = tuple[str, str]  # (field, term text)
@@ -124,7 +124,9 @@ class Lookup:
         whether time ran out (then only the terms scored by then count, at least one).
 
         With a deadline, terms are scored in chunks of growing size, the clock
-        read between chunks; chunks add up in term order, so the sums are the same.
+        read between chunks. Every term's scores are added to the documents'
+        running totals in the plan's order (``np.add.at`` adds in order), so the
+        sums are Whoosh's whatever the chunks.
         """
         snap = self.snap
         total = np.zeros(snap.size)
@@ -144,29 +146,67 @@ class Lookup:
             for seg, places in zip(snap.segments, self.places):
                 found = places[numbers[chunk]]
                 keep = found >= 0
-                if not keep.any():
-                    continue
-                where = found[keep]
-                data = seg.data
-                ratios, bases = _ratios(data, fields, params, avgfl)
-                p_lo, p_hi = data.post_starts[where], data.post_starts[where + 1]
-                sizes = p_hi - p_lo
-                postings = _ranges(p_lo, p_hi)
-                code = data.codes[postings] + np.repeat(bases[field_of[chunk][keep]], sizes)
-                weights = np.repeat(idf[chunk][keep], sizes) * ratios[code]
-                weights *= np.repeat(boost[chunk][keep], sizes)
-                local = np.bincount(data.docs[postings], weights=weights, minlength=seg.size)
-                total[seg.offset : seg.offset + seg.size] += local
+                if keep.any():
+                    view = total[seg.offset : seg.offset + seg.size]
+                    _add_scores(seg.data, view, found[keep], field_of[chunk][keep],
+                                idf[chunk][keep], boost[chunk][keep], fields, params, avgfl)
             done += step
             step *= 4
         return total, partial
 
 
+_BIG_TERM = 512  # postings of a term added on its own (contiguous slices), not batched
+
+
+def _add_scores(
+    data: SegmentData,
+    totals: Scores,
+    terms: Int64s,
+    field_of: Int64s,
+    idf: Scores,
+    boost: Scores,
+    fields: list[str],
+    params: BM25Params,
+    avgfl: dict[str, float],
+) -> None:
+    """Add the scores of a segment's ``terms`` (in order) to ``totals``.
+
+    Each term's score for each of its field's (tf, length) pairs is
+    ``(idf * ratio) * boost``, as Whoosh computes it; its postings read the
+    scores through their codes. Large terms go one by one over contiguous
+    slices; runs of small ones go together through one index array.
+    """
+    ratios, bases, widths = _ratios(data, fields, params, avgfl)
+    t_lo = bases[field_of]
+    t_sizes = widths[field_of]
+    entries = _ranges(t_lo, t_lo + t_sizes)
+    tables = (np.repeat(idf, t_sizes) * ratios[entries]) * np.repeat(boost, t_sizes)
+    t_base = np.cumsum(t_sizes) - t_sizes
+    p_lo, p_hi = data.post_starts[terms], data.post_starts[terms + 1]
+    sizes = p_hi - p_lo
+    big = (sizes >= _BIG_TERM).tolist()
+    n, i = len(big), 0
+    while i < n:
+        if big[i]:
+            lo, hi, tb = int(p_lo[i]), int(p_hi[i]), int(t_base[i])
+            table = tables[tb : tb + int(t_sizes[i])]
+            np.add.at(totals, data.docs[lo:hi], table[data.codes[lo:hi]])
+            i += 1
+            continue
+        j = i + 1
+        while j < n and not big[j]:
+            j += 1
+        postings = _ranges(p_lo[i:j], p_hi[i:j])
+        codes = data.codes[postings].astype(np.int64) + np.repeat(t_base[i:j], sizes[i:j])
+        np.add.at(totals, data.docs[postings], tables[codes])
+        i = j
+
+
 def _ratios(
     data: SegmentData, fields: list[str], params: BM25Params, avgfl: dict[str, float]
-) -> tuple[Scores, npt.NDArray[np.int64]]:
-    """``tf_ratios`` of each of a segment's ``fields`` one after another, and where
-    each field's start: kept with the segment for these parameters."""
+) -> tuple[Scores, Int64s, Int64s]:
+    """``tf_ratios`` of each of a segment's ``fields`` one after another, where
+    each field's start and how many: kept with the segment for these parameters."""
     key = (tuple(fields), params, tuple(avgfl[f] for f in fields))
     found = data.memo.get(key)
     if found is None:
@@ -177,9 +217,9 @@ def _ratios(
                 parts.append(tf_ratios(tf, lengths, params.b_of(name), avgfl[name], params.k1))
             else:
                 parts.append(np.zeros(0))
-        bases = np.zeros(len(fields), dtype=np.int64)
-        np.cumsum([len(p) for p in parts[:-1]], out=bases[1:])
-        found = (np.concatenate(parts) if parts else np.zeros(0), bases)
+        widths = np.array([len(p) for p in parts], dtype=np.int64)
+        bases = np.cumsum(widths) - widths
+        found = (np.concatenate(parts) if parts else np.zeros(0), bases, widths)
         if len(data.memo) > 256:  # the average lengths change with every commit
             data.memo.clear()
         data.memo[key] = found
