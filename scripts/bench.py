@@ -289,7 +289,7 @@ class System:
 
 
 def _timkiem_open(dest: Path) -> tuple[Callable[[Params], None], Callable[[], None]]:
-    """An engine as a server has it: frequent terms read before measuring."""
+    """An engine as a server has it: the index open before measuring."""
     engine = SearchEngine(Settings.load({"index": str(dest)}))
     began = time.perf_counter()
     engine.health()
@@ -628,7 +628,7 @@ def rows(rss_count: int, full_count: int) -> list[Row]:
         Row("  latency under load p99", "load_p99", ms),
         Row("server peak resident memory", "server_rss", "MB", 400.0),
         Row("server ready after start", "ready_s", "s", 1.0),
-        Row("  warm (frequent terms read) after start", "warm_s", "s"),
+        Row("  warm (/health) after start", "warm_s", "s"),
     ]
     corpora = (("rss", "news items", 3.0, 15.0), ("full", "full articles", 5.0, 25.0))
     for label, title, p50, p99 in corpora:

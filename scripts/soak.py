@@ -278,7 +278,7 @@ def soak(args: argparse.Namespace) -> int:
     with ServerProcess(index, env=env, args=threads) as server:
         warm = server.wait_warm()
         if warm is not None:
-            print(f"server warm (frequent terms read) {warm:.1f} s after it started")
+            print(f"server warm (/health) {warm:.1f} s after it started")
         started = time.monotonic()
         stop = started + seconds
         workers = [

@@ -249,8 +249,7 @@ def build_engine(
 ) -> tuple[SearchEngine, float]:
     """A search engine over a fresh index of ``docs``, and seconds spent indexing.
 
-    The engine is warm, as a server is: its frequent terms are read before the
-    queries run.
+    The engine has the index open, as a server has, before the queries run.
     """
     settings = Settings.load({"index": str(workdir / "index"), "cache_size": 0}, environ={})
     began = time.perf_counter()

@@ -114,7 +114,7 @@ class IndexCollector:
             )
         yield GaugeMetricFamily(
             "timkiem_index_warm",
-            "1 once the server has read the index's frequent terms into memory, else 0",
+            "1 once the server answers at full speed (the index is open), else 0",
             value=int(bool(health.get("warm"))),
         )
 
