@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES, write_jsonl
+from conftest import EXAMPLES, Engines, write_jsonl
 from timkiem.config import Settings
 from timkiem.engine import segdata
 from timkiem.engine.blocks import read_postings
 from timkiem.engine.columns import length_bytes
 from timkiem.indexer import Indexer
 from timkiem.schema import SCORED_FIELDS
-from timkiem.search import SearchEngine, SearchRequest
+from timkiem.search import SearchRequest
 from timkiem.storage import INDEX_NAME
 
 
@@ -38,8 +38,10 @@ def three_segments(settings: Settings, tmp_path: Path) -> Settings:
     return settings
 
 
-def test_every_term_reads_back_as_whoosh_stores_it(three_segments: Settings) -> None:
-    engine = SearchEngine(three_segments)
+def test_every_term_reads_back_as_whoosh_stores_it(
+    three_segments: Settings, engines: Engines
+) -> None:
+    engine = engines.open(three_segments)
     snap = engine.snapshot()
     assert len(snap.segments) == 3
     leaves = list(snap.searcher.reader().leaf_readers())
@@ -66,13 +68,12 @@ def test_every_term_reads_back_as_whoosh_stores_it(three_segments: Settings) -> 
     assert checked > 1000
     absent = segdata.term_key("body_f", "khongcotu")
     assert snap.segments[0].data.find(segdata.key_hashes([absent]), [absent]).tolist() == [-1]
-    engine.close()
 
 
 def test_a_commit_reuses_the_data_of_the_segments_it_keeps(
-    three_segments: Settings, tmp_path: Path
+    three_segments: Settings, tmp_path: Path, engines: Engines
 ) -> None:
-    engine = SearchEngine(three_segments)
+    engine = engines.open(three_segments)
     before = engine.snapshot()
     shared = {s.segment_id: s.data for s in before.segments}
     new = {"id": "moi-1", "title": "Công đoàn Bắc Kạn thăm hỏi công nhân", "body": "Tin mới."}
@@ -84,11 +85,12 @@ def test_a_commit_reuses_the_data_of_the_segments_it_keeps(
     assert all(s.data is shared[s.segment_id] for s in kept)  # the same objects: not re-read
     found = engine.search(SearchRequest(q="cong doan bac kan tham hoi"))
     assert found["hits"][0]["id"] == "moi-1"
-    engine.close()
 
 
-def test_deletions_leave_the_data_and_hide_the_documents(three_segments: Settings) -> None:
-    engine = SearchEngine(three_segments)
+def test_deletions_leave_the_data_and_hide_the_documents(
+    three_segments: Settings, engines: Engines
+) -> None:
+    engine = engines.open(three_segments)
     first = _records()[0]["id"]
     assert isinstance(first, str)
     before = engine.snapshot()
@@ -97,17 +99,15 @@ def test_deletions_leave_the_data_and_hide_the_documents(three_segments: Setting
     assert {s.segment_id for s in after.segments} <= {s.segment_id for s in before.segments}
     assert after.doc_count == before.doc_count - 1
     assert first not in {h["id"] for h in engine.search(SearchRequest(per_page=100))["hits"]}
-    engine.close()
 
 
 @pytest.mark.parametrize("damage", ["missing", "flipped", "truncated", "foreign"])
 def test_damaged_or_missing_data_is_rebuilt_not_trusted(
-    three_segments: Settings, damage: str, caplog: pytest.LogCaptureFixture
+    three_segments: Settings, damage: str, caplog: pytest.LogCaptureFixture, engines: Engines
 ) -> None:
     request = SearchRequest(q="công đoàn lao động", per_page=20)
-    engine = SearchEngine(three_segments)
-    expected = engine.search(request)
-    engine.close()
+    expected = engines.open(three_segments).search(request)
+    engines.close()  # its mapped files are about to change
     files = _segment_files(three_segments)
     assert len(files) == 3
     target = files[1]
@@ -120,7 +120,7 @@ def test_damaged_or_missing_data_is_rebuilt_not_trusted(
         target.write_bytes(raw[: len(raw) // 2])
     else:
         target.write_bytes(files[0].read_bytes())
-    engine = SearchEngine(three_segments)
+    engine = engines.open(three_segments)
     with caplog.at_level(logging.WARNING, logger="timkiem.engine"):
         got = engine.search(request)
     assert "rebuilding segment" in caplog.text
@@ -128,24 +128,22 @@ def test_damaged_or_missing_data_is_rebuilt_not_trusted(
         (h["id"], h["score"]) for h in expected["hits"]
     ]
     assert got["total"] == expected["total"]
-    engine.close()
 
 
 def test_merged_and_replaced_segments_take_their_data_files_with_them(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, engines: Engines
 ) -> None:
     records = _records()
     indexer = Indexer(settings)
     for n in range(12):  # enough small commits for Whoosh to merge some
         indexer.ingest([str(write_jsonl(tmp_path / f"{n}.jsonl", records[n::12]))])
-    engine = SearchEngine(settings)
+    engine = engines.open(settings)
     snap = engine.snapshot()
     live = {s.segment_id for s in snap.segments}
     on_disk = {p.name.split(".")[0] for p in _segment_files(settings)}
     assert on_disk == live  # one file per live segment, none left behind
     assert len(live) < 12  # Whoosh merged some
     assert engine.search(SearchRequest(per_page=1))["total"] == len(records)
-    engine.close()
 
 
 def test_vectorised_hashes_are_fnv1a_of_each_key() -> None:

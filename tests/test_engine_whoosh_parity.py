@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from whoosh import query as wq
 
-from conftest import EXAMPLES, write_jsonl
+from conftest import EXAMPLES, Engines, write_jsonl
 from timkiem.analysis import fold
 from timkiem.config import Settings
 from timkiem.engine.executor import Filters, execute
@@ -86,21 +86,21 @@ def _same_pages(engine: SearchEngine, requests: list[SearchRequest]) -> int:
     return compared
 
 
-def test_same_hits_scores_and_order_as_whoosh(exact: Settings) -> None:
+def test_same_hits_scores_and_order_as_whoosh(exact: Settings, engines: Engines) -> None:
     Indexer(exact).ingest([str(EXAMPLES)])
-    engine = SearchEngine(exact)
+    engine = engines.open(exact)
     assert _same_pages(engine, queries(120)) > 60
-    engine.close()
 
 
-def test_same_as_whoosh_over_segments_with_deletions(exact: Settings, tmp_path: Path) -> None:
+def test_same_as_whoosh_over_segments_with_deletions(
+    exact: Settings, tmp_path: Path, engines: Engines
+) -> None:
     records = [json.loads(line) for line in EXAMPLES.read_text("utf-8").splitlines()]
     indexer = Indexer(exact)
     for part in range(3):
         chunk = write_jsonl(tmp_path / f"{part}.jsonl", records[part::3])
         indexer.ingest([str(chunk)])
     indexer.delete([records[0]["id"], records[4]["id"]])
-    engine = SearchEngine(exact)
+    engine = engines.open(exact)
     assert len(engine.snapshot().segments) > 1
     assert _same_pages(engine, queries(60, seed=11)) > 20
-    engine.close()

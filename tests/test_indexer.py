@@ -108,7 +108,7 @@ def test_skip_invalid_commits_the_good_and_reports_the_bad(
 @pytest.mark.parametrize("procs", [1, 2])
 @pytest.mark.parametrize("command", ["ingest", "reindex"])
 def test_the_later_record_of_an_id_wins(
-    settings: Settings, tmp_path: Path, command: str, procs: int
+    settings: Settings, tmp_path: Path, command: str, procs: int, engines: Engines
 ) -> None:
     from dataclasses import replace
 
@@ -126,14 +126,11 @@ def test_the_later_record_of_an_id_wins(
     ]
     expected = (2, 1) if command == "ingest" else (3, 0)
     assert (report.added, report.replaced) == expected
-    engine = SearchEngine(settings)
-    try:
-        assert ids(engine) == ["a", "b", "c"]
-        assert engine.article("a")["title"] == "bản 3"
-        assert engine.article("b")["title"] == "Hai, sửa"
-        assert engine.stats()["articles"] == 3
-    finally:
-        engine.close()
+    engine = engines.open(settings)
+    assert ids(engine) == ["a", "b", "c"]
+    assert engine.article("a")["title"] == "bản 3"
+    assert engine.article("b")["title"] == "Hai, sửa"
+    assert engine.stats()["articles"] == 3
 
 
 def test_a_repeated_id_in_a_rejected_batch_writes_nothing(

@@ -142,6 +142,22 @@ def test_metrics_port_is_apart_from_the_api(
     assert f"metrics on http://127.0.0.1:{metrics_port}/metrics" in output
 
 
+def serve_and_fail(
+    index: Path, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``timkiem serve`` with ``args``, which must stop at once with exit status 1."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "timkiem", "serve", "--port", str(free_port())]
+        + ["--index", str(index), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr
+    return proc
+
+
 def test_a_taken_metrics_port_is_a_clean_error(
     index: Path, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -151,15 +167,7 @@ def test_a_taken_metrics_port_is_a_clean_error(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = subprocess.run(
-            [sys.executable, "-m", "timkiem", "serve", "--port", str(free_port())]
-            + ["--index", str(index), "--metrics-port", str(port)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert proc.returncode == 1
+        proc = serve_and_fail(index, env, "--metrics-port", str(port))
     assert f"Error: --metrics-port {port}: cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -225,15 +233,7 @@ def test_an_unwritable_log_file_is_a_clean_error(
     index: Path, env: dict[str, str], tmp_path: Path
 ) -> None:
     missing = tmp_path / "no-such-dir" / "timkiem.log"
-    proc = subprocess.run(
-        [sys.executable, "-m", "timkiem", "serve", "--port", str(free_port())]
-        + ["--index", str(index), "--log-file", str(missing)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 1
+    proc = serve_and_fail(index, env, "--log-file", str(missing))
     assert proc.stderr.strip() == (
         f"Error: --log-file {missing}: cannot open it (No such file or directory); "
         "choose a file in a directory the server's user can write"

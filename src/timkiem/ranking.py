@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from whoosh.scoring import BM25F
 
+from timkiem.analysis import BIGRAM_SEPARATOR
 from timkiem.engine.scoring import BM25Params
 from timkiem.query import ParsedQuery, Word
 from timkiem.schema import FIELD_KINDS, TEXT_FIELDS, accented_field, folded_field, pair_field
@@ -69,7 +70,7 @@ def weighting(ranking: Ranking = RANKING) -> BM25F:
 
 def bigram_terms(words: list[Word]) -> list[str]:
     """The folded syllable pairs of adjacent ``words`` ("cong_doan")."""
-    return [f"{a.folded}_{b.folded}" for a, b in zip(words, words[1:])]
+    return [BIGRAM_SEPARATOR.join((a.folded, b.folded)) for a, b in zip(words, words[1:])]
 
 
 def _word_weights(parsed: ParsedQuery, ranking: Ranking) -> list[tuple[Word, float]]:
