@@ -80,3 +80,12 @@ def test_token_offsets_point_into_nfc_text() -> None:
 def test_fold_helpers() -> None:
     assert fold("đường Dương") == "duong Duong"
     assert has_accents("bắc") and not has_accents("bac")
+
+
+@pytest.mark.parametrize("size", [10, 1000])  # short texts and long ones take two paths
+def test_fold_keeps_every_character_in_place(size: int) -> None:
+    text = ("Đường Bắc Kạn \ud83d 😀 𝔸 Ωmega ǅ " * size)[: size * 3]
+    folded = fold(text)
+    assert len(folded) == len(text)
+    assert folded == "".join(fold(c) for c in text)
+    assert fold("Đường Bắc Kạn " * 100) == "Duong Bac Kan " * 100

@@ -103,10 +103,11 @@ def fold(text: str) -> str:
     """
     if len(text) < _LONG_TEXT:
         return text.translate(FOLD_TABLE)
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    # surrogatepass: a lone surrogate (JSON allows "\ud83d") stays itself
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     low = codes < len(_FOLD_CODES)
     folded = np.where(low, _FOLD_CODES[np.where(low, codes, 0)], codes)
-    return folded.astype("<u4").tobytes().decode("utf-32-le")
+    return folded.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def has_accents(text: str) -> bool:
