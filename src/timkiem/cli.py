@@ -171,11 +171,14 @@ def _write_batch(
         for notice in indexer.notices:  # e.g. why each page was skipped
             click.echo(str(notice), err=True)
         raise
-    for notice in report.notices:
-        click.echo(str(notice), err=True)
-    for problem in report.problems:
-        click.echo(str(problem), err=True)
+    _echo_messages(report)
     click.echo(report.summary())
+
+
+def _echo_messages(report: IngestReport) -> None:
+    """The batch's notices, then its problems, on standard error."""
+    for message in [*report.notices, *report.problems]:
+        click.echo(str(message), err=True)
 
 
 def _columns(mapping: tuple[str, ...], format: str = "records") -> ColumnMap:
@@ -203,10 +206,7 @@ def _dry_run(
         articles, report = Indexer(settings).check(list(paths), format=format, columns=columns)
     for article in articles:
         click.echo(export_line(article.to_json()))
-    for notice in report.notices:
-        click.echo(str(notice), err=True)
-    for problem in report.problems:
-        click.echo(str(problem), err=True)
+    _echo_messages(report)
     click.echo(
         f"dry run: {len(articles)} record(s) would be written, {report.rejected} rejected; "
         "nothing was written",
