@@ -40,7 +40,7 @@ import numpy.typing as npt
 from timkiem.engine.filestore import fsync_directory
 
 MAGIC = b"TKSEG\x00\x01\n"
-FORMAT = 2
+FORMAT = 3
 SUFFIX = "tkseg"
 _ALIGN = 64
 _TF_BITS = 20  # frequencies below 2**20 (the writer rejects others)
@@ -58,7 +58,6 @@ _ARRAYS = (
     "table_starts",
     "table_tf",
     "table_len",
-    "lengths",
 )
 
 U64 = npt.NDArray[np.uint64]
@@ -111,16 +110,21 @@ def fnv1a(data: bytes) -> int:
     return state
 
 
+def _hashed(keys: list[bytes], seed: int) -> tuple[U64, bytes, Int64s]:
+    """FNV-1a of each key continuing from ``seed``, the keys joined, and their lengths."""
+    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+    starts = np.zeros(len(keys), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    blob = b"".join(keys)
+    seeds = np.full(len(keys), seed, dtype=np.uint64)
+    return _fnv1a(np.frombuffer(blob, dtype=np.uint8), starts, lengths, seeds), blob, lengths
+
+
 def key_hashes(keys: list[bytes]) -> U64:
     """The hash of each key (``term_key``: field, NUL, text) as the file stores it."""
     if len(keys) < 64:  # a query's keys: quicker one by one than a NumPy step per byte
         return np.array([fnv1a(key) for key in keys], dtype=np.uint64)
-    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
-    starts = np.zeros(len(keys), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    blob = np.frombuffer(b"".join(keys), dtype=np.uint8)
-    seeds = np.full(len(keys), _FNV_OFFSET, dtype=np.uint64)
-    return _fnv1a(blob, starts, lengths, seeds)
+    return _hashed(keys, _FNV_OFFSET)[0]
 
 
 @dataclass
@@ -153,7 +157,6 @@ class Builder:
         self.docs: list[npt.NDArray[np.int32]] = []
         self.codes: list[npt.NDArray[np.uint32]] = []
         self.tables: list[npt.NDArray[np.int64]] = []
-        self.lengths: list[npt.NDArray[np.uint8]] = []
 
     def add(self, name: str, terms: FieldTerms, lengths: npt.NDArray[np.uint8]) -> None:
         """One field's terms, and its length byte in each document."""
@@ -181,34 +184,28 @@ class Builder:
             codes = inverse.reshape(-1).astype(np.uint32)
         self.fields.append(name)
         prefix = name.encode("utf-8") + b"\x00"
-        count = len(terms.keys)
-        lengths_of = np.fromiter(map(len, terms.keys), dtype=np.int64, count=count)
-        starts = np.zeros(count, dtype=np.int64)
-        np.cumsum(lengths_of[:-1], out=starts[1:])
-        blob = b"".join(terms.keys)
-        seeds = np.full(count, fnv1a(prefix), dtype=np.uint64)
-        self.hashes.append(_fnv1a(np.frombuffer(blob, np.uint8), starts, lengths_of, seeds))
+        hashes, blob, key_lengths = _hashed(terms.keys, fnv1a(prefix))
+        self.hashes.append(hashes)
         self.blobs.append(blob)
-        self.key_lengths.append(lengths_of)
+        self.key_lengths.append(key_lengths)
         self.counts.append(np.asarray(terms.counts, dtype=np.int64))
         self.docs.append(docs)
         self.codes.append(codes)
         self.tables.append(unique.astype(np.int64))
-        self.lengths.append(lengths)
 
     def finish(self) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
         """The header and arrays of the file."""
-        hashes = _cat(self.hashes, np.uint64)
+        hashes = concat(self.hashes, np.uint64)
         order = np.argsort(hashes, kind="stable")
-        key_lengths = _cat(self.key_lengths, np.int64)
+        key_lengths = concat(self.key_lengths, np.int64)
         key_starts = np.zeros(len(key_lengths) + 1, dtype=np.int64)
         np.cumsum(key_lengths, out=key_starts[1:])
         field_starts = np.zeros(len(self.fields) + 1, dtype=np.int64)
         np.cumsum([len(k) for k in self.key_lengths], out=field_starts[1:])
-        counts = _cat(self.counts, np.int64)
+        counts = concat(self.counts, np.int64)
         post_starts = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=post_starts[1:])
-        table = _cat(self.tables, np.int64)
+        table = concat(self.tables, np.int64)
         table_starts = np.zeros(len(self.tables) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in self.tables], out=table_starts[1:])
         wide = max((len(t) for t in self.tables), default=0) > 1 << 16
@@ -219,16 +216,11 @@ class Builder:
             "keys": np.frombuffer(b"".join(self.blobs), dtype=np.uint8),
             "field_starts": field_starts,
             "post_starts": post_starts,
-            "docs": _cat(self.docs, np.int32),
-            "codes": _cat(self.codes, np.uint32 if wide else np.uint16),
+            "docs": concat(self.docs, np.int32),
+            "codes": concat(self.codes, np.uint32 if wide else np.uint16),
             "table_starts": table_starts,
             "table_tf": (table >> _LEN_BITS).astype(np.float64),
             "table_len": (table & 0xFF).astype(np.uint8),
-            "lengths": (
-                np.stack(self.lengths)
-                if self.lengths
-                else np.zeros((0, self.doc_count), dtype=np.uint8)
-            ),
         }
         header = {
             "format": FORMAT,
@@ -239,7 +231,8 @@ class Builder:
         return header, arrays
 
 
-def _cat(parts: list[npt.NDArray[Any]], dtype: Any) -> npt.NDArray[Any]:
+def concat(parts: list[npt.NDArray[Any]], dtype: Any) -> npt.NDArray[Any]:
+    """``parts`` end to end as one array of ``dtype`` (empty for no parts)."""
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
 
@@ -294,21 +287,9 @@ class SegmentData:
         self.table_starts: Int64s = arrays["table_starts"]
         self.table_tf: npt.NDArray[np.float64] = arrays["table_tf"]
         self.table_len: npt.NDArray[np.uint8] = arrays["table_len"]
-        self._lengths = arrays["lengths"]
         self._keybytes = memoryview(self.keys.data) if len(self.keys) else memoryview(b"")
         # small results computed from the data (a field's BM25F ratios per parameters)
         self.memo: dict[tuple[object, ...], Any] = {}
-        self.size_bytes = sum(int(a.nbytes) for a in arrays.values())
-
-    @property
-    def term_count(self) -> int:
-        return len(self.hashes)
-
-    def field_lengths(self, field: str) -> npt.NDArray[np.uint8]:
-        """The length byte of ``field`` in each document (0: no value)."""
-        if field not in self.fields:
-            return np.zeros(self.doc_count, dtype=np.uint8)
-        return self._lengths[self.fields.index(field)]  # type: ignore[no-any-return]
 
     def table(self, field: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]:
         """The distinct ``(frequency, length byte)`` pairs of ``field``, which its
@@ -438,8 +419,7 @@ def from_reader(reader: Any, segment_id: str, fields: list[str]) -> SegmentData:
                     counts.append(len(ids))
                     docs.append(ids)
                     freqs.append(weights)
-        terms = FieldTerms(
-            keys, np.array(counts, dtype=np.int64), _cat(docs, np.int64), _cat(freqs, np.float64)
-        )
+        counted = np.array(counts, dtype=np.int64)
+        terms = FieldTerms(keys, counted, concat(docs, np.int64), concat(freqs, np.float64))
         builder.add(name, terms, length_bytes(reader, name))
     return SegmentData(*builder.finish())

@@ -24,7 +24,7 @@ from whoosh.searching import Searcher
 from timkiem.dates import VIETNAM, year_of
 from timkiem.engine import segdata
 from timkiem.engine.columns import NO_DATE, SegmentColumns
-from timkiem.engine.segdata import SegmentData, SegmentDataError
+from timkiem.engine.segdata import SegmentData, SegmentDataError, concat
 
 Mask = npt.NDArray[np.bool_]
 Members = npt.NDArray[np.intp]  # document numbers, ascending
@@ -145,7 +145,7 @@ class Snapshot:
         for seg in self.segments:
             if seg.deleted:
                 self.live[np.fromiter(seg.deleted, dtype=np.int64) + seg.offset] = False
-        stamps = _cat([s.columns.stamps for s in self.segments], np.int64)
+        stamps = concat([s.columns.stamps for s in self.segments], np.int64)
         self.dated: Mask = stamps < NO_DATE
         names = sorted({n for s in self.segments for n in s.columns.category_names})
         self.category_names: list[str] = names
@@ -157,7 +157,7 @@ class Snapshot:
             for s in self.segments
             if s.size
         ]
-        self.category_codes = _cat(codes, np.int32)
+        self.category_codes = concat(codes, np.int32)
         self.year_names, year_codes = _years(stamps, self.dated)
         # One number per document for its (year or none, category) pair: facets
         # are then one count over the matches.
@@ -192,10 +192,6 @@ class Snapshot:
 
     def segment_keys(self) -> list[tuple[str, str]]:
         return [(self.folder, s.segment_id) for s in self.segments]
-
-
-def _cat(parts: list[npt.NDArray[Any]], dtype: Any) -> npt.NDArray[Any]:
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
 
 def _years(stamps: npt.NDArray[np.int64], dated: Mask) -> tuple[list[int], npt.NDArray[np.int32]]:
