@@ -36,7 +36,7 @@ SEARCHING = (
     "query_time_limit",
     "cache_size",
 )
-SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins")
+SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins", "cache_control")
 _METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS"}
 
 
