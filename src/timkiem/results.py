@@ -34,7 +34,9 @@ def hit(snap: Snapshot, docnum: int, score: float | None, terms: set[str]) -> di
     }
 
 
-def facets(snap: Snapshot, members: Members, every_month: bool) -> dict[str, dict[str, int]]:
+def facets(
+    snap: Snapshot, members: Members, every_month: bool = True
+) -> dict[str, dict[str, int]]:
     """Counts of the matches per year and per month (newest first), and per category
     (most first). Months are those of every match with ``every_month``, else those of
     the newest year with a match."""
@@ -42,21 +44,18 @@ def facets(snap: Snapshot, members: Members, every_month: bool) -> dict[str, dic
     if not names:  # an empty index
         return {"year": {}, "month": {}, "category": {}}
     pairs = np.bincount(
-        snap.facet_codes[members], minlength=(len(snap.year_names) + 1) * len(names)
+        snap.facet_codes[members], minlength=(len(snap.month_names) + 1) * len(names)
     ).reshape(-1, len(names))
-    years = pairs[1:].sum(axis=1).tolist()
     cats = pairs.sum(axis=0).tolist()
-    by_year = sorted(((y, n) for y, n in zip(snap.year_names, years) if n), key=lambda i: -i[0])
-    months = np.bincount(snap.month_codes[members] + 1, minlength=len(snap.month_names) + 1)
-    by_month = [(m, n) for m, n in zip(snap.month_names, months[1:].tolist()) if n][::-1]
+    months = pairs[1:].sum(axis=1).tolist()
+    by_month = [(m, n) for m, n in zip(snap.month_names, months) if n][::-1]
+    by_year: dict[str, int] = {}
+    for month, count in by_month:
+        by_year[month[:4]] = by_year.get(month[:4], 0) + count
     if not every_month and by_month:
         newest = by_month[0][0][:4]
         by_month = [(m, n) for m, n in by_month if m.startswith(newest)]
-    return {
-        "year": {str(y): n for y, n in by_year},
-        "month": dict(by_month),
-        "category": by_count(names, cats),
-    }
+    return {"year": by_year, "month": dict(by_month), "category": by_count(names, cats)}
 
 
 def applied_categories(snap: Snapshot, requested: tuple[str, ...]) -> list[str]:

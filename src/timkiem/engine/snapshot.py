@@ -163,12 +163,10 @@ class Snapshot:
             if s.size
         ]
         self.category_codes = concat(codes, np.int32)
-        self.year_names, year_codes, self.month_names, self.month_codes = _calendar(
-            stamps, self.dated
-        )
-        # One number per document for its (year or none, category) pair: facets
+        self.month_names, month_codes = _months(stamps, self.dated)
+        # One number per document for its (month or none, category) pair: facets
         # are then one count over the matches.
-        self.facet_codes = (year_codes + 1) * len(names) + self.category_codes
+        self.facet_codes = (month_codes + 1) * len(names) + self.category_codes
         dated = np.flatnonzero(self.dated & self.live)
         self.by_date_doc = dated[np.argsort(stamps[dated], kind="stable")]
         self.by_date_ts = stamps[self.by_date_doc]
@@ -221,11 +219,9 @@ class Snapshot:
         return [(self.folder, s.segment_id) for s in self.segments]
 
 
-def _calendar(
-    stamps: npt.NDArray[np.int64], dated: Mask
-) -> tuple[list[int], npt.NDArray[np.int32], list[str], npt.NDArray[np.int32]]:
-    """The years present and each document's index into them, the months present
-    ("2020-04", ascending) and each document's index into them (-1: no date).
+def _months(stamps: npt.NDArray[np.int64], dated: Mask) -> tuple[list[str], npt.NDArray[np.int32]]:
+    """The months present ("2020-04", ascending), and each document's index into
+    them (-1: no date).
 
     The calendar is read once per distinct day (Vietnam time has no DST).
     """
@@ -234,27 +230,16 @@ def _calendar(
     months_of_day = np.array(
         [_month_number(int(d)) if d != _NO_DAY else -1 for d in unique], dtype=np.int64
     )
-    per_day = inverse.reshape(len(stamps))
-    years, year_codes = _present(months_of_day // 12, per_day)
-    months, month_codes = _present(months_of_day, per_day)
-    return years, year_codes, [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months], month_codes
+    numbers, codes = np.unique(months_of_day, return_inverse=True)
+    per_doc = codes.reshape(-1)[inverse.reshape(len(stamps))].astype(np.int32)
+    present = [int(m) for m in numbers]
+    if present and present[0] == -1:
+        present = present[1:]
+        per_doc -= 1
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in present], per_doc
 
 
 def _month_number(day: int) -> int:
     """year x 12 + month - 1 of a day (days since the epoch, Vietnam time)."""
     moment = from_timestamp(day * 86400 - VIETNAM_OFFSET)
     return moment.year * 12 + moment.month - 1
-
-
-def _present(
-    values_of_day: npt.NDArray[np.int64], per_day: npt.NDArray[np.intp]
-) -> tuple[list[int], npt.NDArray[np.int32]]:
-    """The distinct values (ascending, without the -1 of no date) and each document's
-    index into them (-1: no date)."""
-    names, codes = np.unique(np.where(values_of_day < 0, -1, values_of_day), return_inverse=True)
-    per_doc = codes.reshape(-1)[per_day].astype(np.int32)
-    present = [int(v) for v in names]
-    if present and present[0] == -1:
-        present = present[1:]
-        per_doc -= 1
-    return present, per_doc
