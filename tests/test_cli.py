@@ -205,6 +205,17 @@ def test_search_date_range_category_and_sort(runner: CliRunner, loaded: str) -> 
     assert {h["category"] for h in only["hits"]} == {category}
 
 
+def test_search_several_categories_and_facets(runner: CliRunner, loaded: str) -> None:
+    args = ["search", "--category", "hoat dong cong doan", "--category", "TIN TUC - SU KIEN"]
+    result = run(runner, *args, "--from", "2020", "--index", loaded)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("18 result(s)")
+    assert lines[-1] == "category: Hoạt động công đoàn: 11  Tin tức - Sự kiện: 7"
+    assert lines[-2].startswith("month:    2025-01: 2  2024-11: 1")
+    assert lines[-3].startswith("year:     2025: 2  2024: 5")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

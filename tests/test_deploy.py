@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ import pytest
 from conftest import EXAMPLES, ROOT
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
-from timkiem.testing import free_port
+from timkiem.testing import ServerProcess, free_port
 
 DEPLOY = ROOT / "deploy"
 UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer"]
@@ -221,3 +222,80 @@ def test_nginx_in_front_of_timkiem(proxied: str) -> None:
     codes = [fetch(proxied + "/health")[0] for _ in range(60)]
     assert 429 in codes and codes[0] == 200
     assert re.fullmatch(r"(200)+(429|200)*", "".join(map(str, codes)))
+
+
+def etag(headers: dict[str, str]) -> str:
+    """The ETag header, whatever the case of its name (waitress sends "Etag")."""
+    return next(value for name, value in headers.items() if name.lower() == "etag")
+
+
+@contextmanager
+def nginx_in_front(tmp_path: Path, upstream: int) -> Iterator[str]:
+    """nginx with the site, proxying to 127.0.0.1:``upstream``: its base URL."""
+    nginx = nginx_or_skip()
+    port = free_port()
+    proxy = subprocess.Popen(
+        [nginx, "-c", str(nginx_config(tmp_path, port, upstream)), "-p", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proxy.poll() is None, proxy.communicate()[1]
+            try:
+                if fetch(base + "/health")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, "nginx never answered through timkiem"
+            time.sleep(0.2)
+        yield base
+    finally:
+        proxy.send_signal(signal.SIGTERM)
+        try:
+            proxy.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+            proxy.wait()
+
+
+def test_nginx_caches_as_timkiem_allows_and_revalidates(tmp_path: Path) -> None:
+    nginx_or_skip()
+    settings = Settings.load({"index": str(tmp_path / "index")}, environ={})
+    Indexer(settings).ingest([str(EXAMPLES)])
+    args = ["--cache-control", "public, max-age=2", "--no-access-log"]
+    with (
+        ServerProcess(settings.index, clean=True, args=args) as server,
+        nginx_in_front(tmp_path, server.port) as base,
+    ):
+        url = base + "/search?q=cong+doan"
+        status, headers, body = fetch(url)
+        assert (status, headers["X-Cache-Status"]) == (200, "MISS")
+        tag = etag(headers)
+        again = fetch(url)
+        assert (again[0], again[1]["X-Cache-Status"], again[2]) == (200, "HIT", body)
+        # nginx answers a client's revalidation itself, from its cache
+        status, headers, body = fetch(url, **{"If-None-Match": tag})
+        assert (status, body) == (304, b"")
+        time.sleep(3.2)  # past max-age (nginx counts whole seconds): it asks timkiem with the tag
+        assert fetch(url)[1]["X-Cache-Status"] == "REVALIDATED"
+        extra = tmp_path / "more.jsonl"
+        extra.write_text('{"id": "new-1", "title": "Công đoàn mới"}\n', encoding="utf-8")
+        Indexer(settings).ingest([str(extra)])
+        time.sleep(3.2)  # a commit changed the tag: nginx fetches the new answer
+        status, headers, body = fetch(url)
+        assert headers["X-Cache-Status"] == "EXPIRED" and etag(headers) != tag
+        assert b"new-1" in body
+
+
+def test_nginx_stores_nothing_by_default(proxied: str) -> None:
+    """timkiem's default ``no-cache``: nginx asks timkiem every time, so a commit shows
+    at once; the tag passes through, compressed answers included."""
+    url = proxied + "/articles/bk-0001"
+    first, second = fetch(url), fetch(url, **{"Accept-Encoding": "gzip"})
+    assert first[1]["Cache-Control"] == "no-cache"
+    assert [first[1]["X-Cache-Status"], second[1]["X-Cache-Status"]] == ["MISS", "MISS"]
+    assert second[1]["Content-Encoding"] == "gzip"
+    assert etag(first[1]) == etag(second[1])

@@ -120,6 +120,12 @@ def syllables(text: str) -> list[str]:
     return TOKEN_PATTERN.findall(canonical(text))
 
 
+def folded_words(text: str) -> str:
+    """The folded syllables of ``text`` joined by spaces: the same for any case, accents,
+    tone placement and punctuation ("Hoạt động - Công đoàn", "hoat-dong cong doan")."""
+    return " ".join(fold(s) for s in syllables(text))
+
+
 class VietnameseTokenizer(Tokenizer):
     """Split NFC-normalized text into syllables (runs of letters and digits)."""
 

@@ -36,7 +36,7 @@ SEARCHING = (
     "query_time_limit",
     "cache_size",
 )
-SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins")
+SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins", "cache_control")
 _METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS"}
 
 
@@ -371,7 +371,11 @@ def stats(as_json: bool, settings: Settings) -> None:
     "--from", "date_from", metavar="DATE", help="First day (YYYY-MM-DD, YYYY-MM or YYYY)."
 )
 @click.option("--to", "date_to", metavar="DATE", help="Last day, inclusive.")
-@click.option("--category", help="Only this category.")
+@click.option(
+    "--category",
+    multiple=True,
+    help="Only this category, in any case and accents; repeat it for several.",
+)
 @click.option(
     "--sort",
     type=click.Choice(SORTS),
@@ -392,7 +396,7 @@ def search(
     query: str,
     date_from: str | None,
     date_to: str | None,
-    category: str | None,
+    category: tuple[str, ...],
     sort: str,
     page: int,
     per_page: int,
@@ -418,6 +422,9 @@ def search(
     for number, hit in enumerate(result["hits"], (page - 1) * per_page + 1):
         date = (hit["date"] or "")[:10]
         click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")
+    for facet, counts in result["facets"].items():
+        if counts:
+            click.echo(f"{facet + ':':<9} " + "  ".join(f"{k}: {n}" for k, n in counts.items()))
 
 
 @cli.command()

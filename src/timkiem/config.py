@@ -115,6 +115,12 @@ class Settings:
         "",
         "Comma-separated origins allowed to call the API from a browser (`*` for any).",
     )
+    cache_control: str = setting(
+        "no-cache",
+        "Cache-Control of the answers that carry an ETag (searches, articles, the OpenAPI "
+        "document): `no-cache` lets caches keep them but ask each time (a 304 while the index "
+        "is unchanged); `public, max-age=60` lets them serve an answer up to 60 s after a commit.",
+    )
     max_query_length: int = setting(500, "Longest accepted query string, in characters.", min=1)
     max_query_terms: int = setting(
         32, "Most words and phrases used from one query; the rest are ignored.", min=1

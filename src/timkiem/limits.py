@@ -8,3 +8,5 @@ DEFAULT_SORT = "relevance"
 FIRST_PAGE = 1
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
+MAX_CATEGORIES = 20
+"""Most categories one search may filter by (a document matches any of them)."""

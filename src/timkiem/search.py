@@ -13,6 +13,7 @@ share.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -25,7 +26,7 @@ import numpy as np
 
 from timkiem.cache import LRUCache
 from timkiem.config import Settings
-from timkiem.dates import isoformat
+from timkiem.dates import day_of, isoformat
 from timkiem.engine.damage import is_damage
 from timkiem.engine.executor import Filters, execute
 from timkiem.engine.snapshot import SegmentStore, Snapshot
@@ -33,7 +34,7 @@ from timkiem.errors import ArticleNotFound, IndexUnavailable
 from timkiem.plan import build_plan
 from timkiem.ranking import RANKING, Ranking, weighting
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
-from timkiem.results import by_count, facets, hit, stored_record
+from timkiem.results import applied_categories, by_count, facets, hit, stored_record
 from timkiem.schema import SCORED_FIELDS
 from timkiem.storage import IndexDirectory
 
@@ -155,7 +156,7 @@ class SearchEngine:
         outcome = execute(
             snap,
             build_plan(parsed, self.ranking),
-            Filters(valid.start, valid.end, request.category),
+            Filters(valid.start, valid.end, valid.categories),
             relevance=request.sort == "relevance",
             newest=request.sort != "oldest",
             window=window,
@@ -163,18 +164,38 @@ class SearchEngine:
         )
         terms = {w.folded for w in parsed.words}
         page = outcome.ranked[(request.page - 1) * request.per_page : window]
+        total = len(outcome.members)
+        # Only the pages within the result window can be asked for.
+        reachable = self.settings.max_result_window // request.per_page
+        pages = min(math.ceil(total / request.per_page), reachable)
+        dated = valid.start is not None or valid.end is not None
+        ordered_by = "oldest" if request.sort == "oldest" else "newest"
         response: dict[str, Any] = {
-            "total": len(outcome.members),
+            "total": total,
             "page": request.page,
             "per_page": request.per_page,
+            "total_pages": pages,
+            "has_more": request.page < pages,
             "hits": [hit(snap, docnum, score, terms) for docnum, score in page],
-            "facets": facets(snap, outcome.members),
+            "facets": facets(snap, outcome.members, every_month=dated),
+            "applied": {
+                "sort": request.sort if outcome.by_score else ordered_by,
+                "from": None if valid.start is None else day_of(valid.start),
+                "to": None if valid.end is None else day_of(valid.end),
+                "category": applied_categories(snap, valid.categories),
+            },
         }
         if outcome.partial:
             response["partial"] = True
         if parsed.dropped:
             response["ignored_terms"] = parsed.dropped
         return response
+
+    def version(self) -> str:
+        """The live index state, e.g. ``gen-000003.12`` (generation and commit number):
+        every commit and every switch of generation changes it."""
+        snap = self.snapshot()
+        return f"{snap.generation}.{snap.commit}"
 
     def article(self, article_id: str) -> dict[str, Any]:
         """The full stored record of one article."""

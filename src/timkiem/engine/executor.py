@@ -61,20 +61,23 @@ class QueryPlan:
 
 @dataclass
 class Filters:
-    """Date range (inclusive timestamps) and category."""
+    """Date range (inclusive timestamps) and categories (any of them, matched by
+    :meth:`Snapshot.categories`: in any case, accents and punctuation)."""
 
     start: int | None = None
     end: int | None = None
-    category: str | None = None
+    category: str | tuple[str, ...] | None = None
 
 
 @dataclass
 class Outcome:
-    """The matching documents, and the first ``window`` of them in order."""
+    """The matching documents, the first ``window`` of them in order, and whether that
+    order is by score (else by date)."""
 
     members: Members
     ranked: list[tuple[int, float | None]]
     partial: bool = False
+    by_score: bool = False
 
 
 class Lookup:
@@ -257,14 +260,15 @@ def execute(
         lo, hi = snap.date_range(filters.start, filters.end)
         final &= snap.mask(snap.by_date_doc[lo:hi])
     if filters.category:
-        final &= snap.category(filters.category)
+        wanted = filters.category
+        final &= snap.categories([wanted] if isinstance(wanted, str) else wanted)
     for clause in plan.excluded:
         final &= ~lookup.clause_mask(clause)
     members = np.flatnonzero(final)
     if not relevance or plan.is_empty or not plan.scored:
         return Outcome(members, by_date(snap, final, window, newest))
     if not len(members):
-        return Outcome(members, [])
+        return Outcome(members, [], by_score=True)
     deadline = time.monotonic() + time_limit if time_limit > 0 else None
     total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
     ranked: list[tuple[int, float | None]] = [
@@ -276,7 +280,7 @@ def execute(
         rest = final.copy()
         rest[[doc for doc, _ in ranked]] = False
         ranked.extend(by_date(snap, rest, window - len(ranked), newest=True))
-    return Outcome(members, ranked, partial)
+    return Outcome(members, ranked, partial, by_score=True)
 
 
 def by_date(
