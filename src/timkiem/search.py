@@ -36,6 +36,7 @@ from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import by_count, facets, hit, stored_record
 from timkiem.schema import SCORED_FIELDS
 from timkiem.storage import IndexDirectory
+from timkiem.suggest import complete
 
 __all__ = ["SORTS", "SearchEngine", "SearchRequest"]
 
@@ -175,6 +176,12 @@ class SearchEngine:
         if parsed.dropped:
             response["ignored_terms"] = parsed.dropped
         return response
+
+    def suggest(self, q: str, limit: int) -> dict[str, Any]:
+        """Completions of a partial query from the titles (``timkiem.suggest``)."""
+        snap = self.snapshot()
+        with self._reading(snap):
+            return complete(snap, q, limit, self.settings.max_query_length)
 
     def article(self, article_id: str) -> dict[str, Any]:
         """The full stored record of one article."""
