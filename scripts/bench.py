@@ -581,7 +581,17 @@ def suggestions(
     dest: Path, corpus: Corpus, args: argparse.Namespace, work: Path, figures: dict[str, float]
 ) -> None:
     """``/suggest`` over HTTP (one client): the first request after start, warm
-    p50/p99, then the same right after a one-article commit."""
+    p50/p99, then the same right after a one-article commit; and the CPU time of
+    the same prefixes in-process (what a loaded machine adds to HTTP times aside)."""
+    engine = SearchEngine(Settings.load({"index": str(dest)}))
+    cpu: list[float] = []
+    for params in PrefixMix(corpus, 60_000).take(args.queries * args.runs):
+        began = time.thread_time()
+        engine.suggest(params["q"], 8)
+        cpu.append((time.thread_time() - began) * 1000)
+    engine.close()
+    figures["suggest_cpu_p50"] = percentile(cpu, 50)
+    figures["suggest_cpu_p99"] = percentile(cpu, 99)
     server = start_server(lambda port: TIMKIEM.serve(dest, port), work / "timkiem-suggest.log")
     env = {**os.environ, "TIMKIEM_INDEX": str(dest)}
     try:
@@ -721,6 +731,8 @@ def rows(rss_count: int, full_count: int) -> list[Row]:
         Row("20-word questions, 1,000 passages, p99", "long_q_p99", ms),
         Row("/suggest HTTP p50 (news items)", "suggest_p50", ms, 3.0),
         Row("/suggest HTTP p99 (news items)", "suggest_p99", ms, 15.0),
+        Row("  in-process CPU time p50", "suggest_cpu_p50", ms),
+        Row("  in-process CPU time p99", "suggest_cpu_p99", ms),
         Row("  first /suggest after start", "suggest_first_ms", ms),
         Row("  after a one-article commit: first", "suggest_commit_first_ms", ms),
         Row("  after a one-article commit: p50", "suggest_commit_p50", ms, 3.0),
@@ -739,13 +751,21 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:,.2f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
 
 
-def table(ours: dict[str, float], base: dict[str, float], rss_count: int, full_count: int) -> str:
+def table(
+    ours: dict[str, float],
+    base: dict[str, float],
+    rss_count: int,
+    full_count: int,
+    measured_only: bool = False,
+) -> str:
     lines = [
         f"{'figure':<38} {'timkiem':>11} {'target':>12} {'':>4} {'baseline':>11} {'ratio':>7}",
         "-" * 88,
     ]
     for row in rows(rss_count, full_count):
         value = ours.get(row.key)
+        if measured_only and value is None:
+            continue
         target = verdict = ""
         if row.target is not None:
             sign = ">=" if row.higher_is_better else "<="
@@ -885,7 +905,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{'default' if args.ingest_procs is None else args.ingest_procs}; "
         "ratio > 1: timkiem better)"
     )
-    print(table(ours, base, rss_count, full_count))
+    print(table(ours, base, rss_count, full_count, measured_only=args.suggest_only))
 
 
 if __name__ == "__main__":

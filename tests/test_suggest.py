@@ -163,3 +163,20 @@ def test_phrase_arrays_are_sorted_as_their_text() -> None:
     keys = [" ".join(k) for k in data.keys(np.arange(len(data)))]
     assert keys == sorted(keys, key=lambda k: k.encode("utf-8"))
     assert (np.diff(data.grams.astype(np.float64)) > 0).all()
+
+
+def test_merged_segments_write_their_phrases_with_them(
+    tmp_path: Path, engines: Engines, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path / "index")
+    indexer = Indexer(settings)
+    for n in range(12):  # small commits: Whoosh merges the small segments as it goes
+        record = {"id": f"m{n}", "title": f"Công đoàn cơ sở số {n}", "body": "x"}
+        indexer.ingest([str(write_jsonl(tmp_path / f"m{n}.jsonl", [record]))])
+    engine = engines.open(settings)
+    with caplog.at_level(logging.WARNING, logger="timkiem.engine"):
+        found = engine.suggest("cong doan co", 1)["suggestions"]
+        segments = engine.snapshot().phrases()
+    assert "rebuilding" not in caplog.text
+    assert len(segments) < 12  # merged
+    assert found == [{"text": "công đoàn cơ sở", "count": 12}]

@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 
 from timkiem.analysis import TOKEN_PATTERN, canonical, fold, nfc
-from timkiem.engine.phrases import MAX_WORDS
+from timkiem.engine.phrases import MAX_WORDS, PhraseData
 from timkiem.engine.snapshot import Snapshot
 from timkiem.errors import InvalidParameter
 from timkiem.limits import MAX_SUGGESTIONS
 
-_PER_SEGMENT = 48  # candidates taken from each segment before ranking
+_PER_SEGMENT = 24  # candidates taken from each segment before ranking (at least)
 _FRAGMENT = 0.8  # a phrase followed by one word this often is a fragment
 _RECENT_DAYS = 30.0  # a phrase's recency weight halves every this many days
 # Function words a suggestion does not end on.
@@ -67,16 +67,23 @@ def candidates(snap: Snapshot, q: str, limit: int) -> list[Candidate]:
     keep = MAX_WORDS - 1  # the words a completion starts with: the last typed ones
     head = typed[: max(0, len(whole) - keep)]
     whole = whole[len(head) :]
-    found = _gathered(snap, whole, partial)
+    segments = snap.phrases()
+    found = _gathered(segments, whole, partial, max(_PER_SEGMENT, 3 * limit))
     newest = max((c.day for c in found), default=0)
     ranked = sorted(
-        _useful(found, len(whole) + bool(partial)),
-        key=lambda c: (-c.count * (1 + 0.5 ** ((newest - c.day) / _RECENT_DAYS)), c.text),
+        _whole_phrases(found),
+        key=lambda c: (-c.count * (1 + 0.5 ** ((newest - c.day) / _RECENT_DAYS)), c.words),
     )
+    typed_count = len(whole) + bool(partial)
     shown: list[Candidate] = []
     seen: set[str] = set()
     for candidate in ranked:
-        text = " ".join([*head, candidate.text])
+        place, data = candidate.place
+        spelling = segments[data].spelling(place)
+        last = canonical(spelling.rsplit(" ", 1)[-1])
+        if len(candidate.words) > max(1, typed_count) and last in _DANGLING:
+            continue
+        text = " ".join([*head, spelling])
         if text.lower() not in seen:
             seen.add(text.lower())
             shown.append(Candidate(candidate.words, candidate.count, candidate.day, text))
@@ -85,46 +92,54 @@ def candidates(snap: Snapshot, q: str, limit: int) -> list[Candidate]:
     return shown
 
 
-def _gathered(snap: Snapshot, whole: list[str], partial: str) -> list[Candidate]:
-    """Each segment's most frequent phrases of the prefix, counted over every segment."""
-    segments = snap.phrases()
+@dataclass(frozen=True)
+class _Found:
+    """A phrase of the prefix: its count over every segment and where it is most frequent."""
+
+    words: tuple[str, ...]
+    count: int
+    day: int
+    place: tuple[int, int]  # (place, segment number) of its spelling
+
+
+def _gathered(
+    segments: list[PhraseData], whole: list[str], partial: str, each: int
+) -> list[_Found]:
+    """Each segment's ``each`` most frequent phrases of the prefix, counted over every segment."""
     keys: set[tuple[str, ...]] = set()
     for data in segments:
-        keys.update(data.keys(data.top(whole, partial, _PER_SEGMENT)))
+        keys.update(data.keys(data.top(whole, partial, each)))
     if not keys:
         return []
     wanted = sorted(keys)
     counts = np.zeros(len(wanted), dtype=np.int64)
     days = np.full(len(wanted), np.iinfo(np.int64).min, dtype=np.int64)
     best = np.zeros(len(wanted), dtype=np.int64)
-    texts = [""] * len(wanted)
-    for data in segments:
-        places = data.find(wanted)
-        for row in np.flatnonzero(places >= 0).tolist():
-            place = int(places[row])
-            count = int(data.counts[place])
-            counts[row] += count
-            days[row] = max(int(days[row]), int(data.days[place]))
-            if count > best[row]:
-                best[row] = count
-                texts[row] = data.spelling(place)
+    places = np.zeros(len(wanted), dtype=np.int64)
+    owners = np.zeros(len(wanted), dtype=np.int64)
+    for number, data in enumerate(segments):
+        at = data.find(wanted)
+        hit = np.flatnonzero(at >= 0)
+        here = data.counts[at[hit]].astype(np.int64)
+        counts[hit] += here
+        days[hit] = np.maximum(days[hit], data.days[at[hit]])
+        better = here > best[hit]
+        rows = hit[better]
+        best[rows] = here[better]
+        places[rows] = at[rows]
+        owners[rows] = number
     return [
-        Candidate(key, int(counts[n]), int(days[n]), texts[n])
+        _Found(key, int(counts[n]), int(days[n]), (int(places[n]), int(owners[n])))
         for n, key in enumerate(wanted)
-        if texts[n]
+        if best[n]
     ]
 
 
-def _useful(found: list[Candidate], typed: int) -> list[Candidate]:
-    """Leave out fragments of a longer candidate and phrases ending on a function word."""
+def _whole_phrases(found: list[_Found]) -> list[_Found]:
+    """Leave out fragments: phrases nearly always followed by the same word."""
     longest_after: dict[tuple[str, ...], int] = {}
     for c in found:
         if len(c.words) > 1:
             head = c.words[:-1]
             longest_after[head] = max(longest_after.get(head, 0), c.count)
-    return [
-        c
-        for c in found
-        if longest_after.get(c.words, 0) < _FRAGMENT * c.count
-        and not (len(c.words) > max(1, typed) and canonical(c.text.split()[-1]) in _DANGLING)
-    ]
+    return [c for c in found if longest_after.get(c.words, 0) < _FRAGMENT * c.count]

@@ -56,6 +56,8 @@ _BITS = 16
 # A segment's distinct spellings of syllables beyond these (the rarest) are left out.
 _MAX_WORDS_KEPT = (1 << _BITS) - 2
 _MAX_WORD_BYTES = 32
+_WIDE = 4096  # a prefix slice this long is searched among the popular phrases first
+_POPULAR = 64  # the popular phrases: this fraction of a segment's phrases
 
 
 def _pack(columns: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.uint64]:
@@ -95,6 +97,7 @@ class PhraseData:
         blob = arrays["spellings"]
         self._spellings = bytes(blob.data) if len(blob) else b""
         self._words = [w.decode("utf-8") for w in self.words.tolist()]
+        self._popular_places: npt.NDArray[np.intp] | None = None
 
     def __len__(self) -> int:
         return len(self.grams)
@@ -135,13 +138,33 @@ class PhraseData:
         return int(lo_at), int(hi_at)
 
     def top(self, words: list[str], partial: str, count: int) -> npt.NDArray[np.intp]:
-        """The (at most) ``count`` most frequent phrases of a prefix (see ``prefixed``)."""
+        """The (at most) ``count`` most frequent phrases of a prefix (see ``prefixed``).
+
+        A wide slice (a prefix of a letter or two) is searched among the
+        segment's most frequent phrases first: if enough of them fall in the
+        slice, the answer is among them.
+        """
         lo, hi = self.prefixed(words, partial)
         if hi - lo <= count:
             return np.arange(lo, hi)
-        best = np.argpartition(self.counts[lo:hi], hi - lo - count)[hi - lo - count :]
-        found: npt.NDArray[np.intp] = best + lo
+        places = np.arange(lo, hi)
+        if hi - lo > _WIDE:
+            popular = self._popular()
+            among = popular[np.searchsorted(popular, lo) : np.searchsorted(popular, hi)]
+            if len(among) >= count:
+                places = among
+        best = np.argpartition(self.counts[places], len(places) - count)[len(places) - count :]
+        found: npt.NDArray[np.intp] = places[best]
         return found
+
+    def _popular(self) -> npt.NDArray[np.intp]:
+        """The places of the most frequent phrases (every phrase at least as
+        frequent as the ``1/_POPULAR``-th most frequent), ascending; computed once."""
+        if self._popular_places is None:
+            k = max(1, len(self.counts) // _POPULAR)
+            floor = np.partition(self.counts, len(self.counts) - k)[len(self.counts) - k]
+            self._popular_places = np.flatnonzero(self.counts >= floor)
+        return self._popular_places
 
     def find(self, phrases: list[tuple[str, ...]]) -> npt.NDArray[np.intp]:
         """The place of each phrase, given as its folded words (-1: not here)."""
@@ -154,13 +177,13 @@ class PhraseData:
         inside = np.minimum(places, len(self.words) - 1)
         known = (places < len(self.words)) & (self.words[inside] == wanted)
         number = dict(zip(distinct, np.where(known, inside + 1, 0).tolist()))
-        columns = np.zeros((MAX_WORDS, len(phrases)), dtype=np.int64)
-        usable = np.ones(len(phrases), dtype=np.bool_)
-        for row, phrase in enumerate(phrases):
-            numbers = [number[w] for w in phrase[:MAX_WORDS]]
-            usable[row] = 0 < len(phrase) <= MAX_WORDS and all(numbers)
-            columns[: len(numbers), row] = numbers
-        packed = _pack(list(columns))
+        pad = [0] * MAX_WORDS
+        rows = np.array(
+            [([number[w] for w in p] + pad)[:MAX_WORDS] for p in phrases], dtype=np.int64
+        )
+        sizes = np.fromiter(map(len, phrases), dtype=np.int64, count=len(phrases))
+        usable = (sizes > 0) & (sizes <= MAX_WORDS) & ((rows > 0).sum(axis=1) == sizes)
+        packed = _pack(list(rows.T))
         at = np.searchsorted(self.grams, packed)
         inside = np.minimum(at, len(self.grams) - 1)
         hit = usable & (at < len(self.grams)) & (self.grams[inside] == packed)
