@@ -113,3 +113,20 @@ def test_http_response_carries_the_fields(client) -> None:  # type: ignore[no-un
     assert body["suggestion"]["q"] == "công đoàn bắc kạn"
     direct = client.simulate_get("/search", params={"q": body["suggestion"]["q"]}).json
     assert body["suggestion"]["total"] == direct["total"]
+
+
+def test_a_rare_word_changes_only_on_strong_evidence(tmp_path: Path, engines: Engines) -> None:
+    records = [{"id": "k", "title": "Công đoàn Bắc Kạn", "body": "Bài viết có một lỗi: lao dongg"}]
+    records += [
+        {"id": f"b{n}", "title": f"Ban chấp hành: người lao động số {n}", "body": "Ký kết"}
+        for n in range(25)
+    ]
+    settings = make_settings(tmp_path / "index")
+    Indexer(settings).ingest([str(write_jsonl(tmp_path / "r.jsonl", records))])
+    engine = engines.open(settings)
+    # "kan" is in one document only, "ban" in many but never after "bac": left alone
+    kept = _search(engine, "bac kan")
+    assert "suggestion" not in kept and "rewritten" not in kept
+    # "dongg" is in one document, "lao dong" in 25: suggested
+    slip = _search(engine, "lao dongg")
+    assert slip["suggestion"] == {"q": "lao động", "total": _search(engine, "lao động")["total"]}

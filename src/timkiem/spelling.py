@@ -46,6 +46,9 @@ _CANDIDATES = 24  # nearest syllables considered per unknown word
 _KEPT = 6  # of which the most likely go into the sequence search
 _EDIT_COST = 3.0  # log-frequency points one edit costs
 _PAIR_WEIGHT = 2.0  # log-frequency points per log of a pair's documents
+_RARE = 3  # a word in this few documents may be a slip of a frequent one
+_KEYBOARD_ODDS = 100  # how much more frequent a Telex/VNI reading of a rare word must be
+_PAIR_ODDS = 10  # how much more often a rare word's correction must be seen beside its neighbours
 
 
 @dataclass(frozen=True)
@@ -78,20 +81,25 @@ class Speller:
         words = [m.group(0) for m in tokens]
         folded = [fold(w) for w in words]
         counts = dict(zip(folded, frequencies(snap, folded, _WORD_FIELDS).tolist()))
-        unknown = [n for n, f in enumerate(folded) if counts[f] == 0]
-        if not unknown:
+        # Unknown words, and words so rare they may be slips of a frequent one.
+        suspects = [n for n, f in enumerate(folded) if counts[f] <= _RARE]
+        if not suspects:
             return None
         chosen: dict[int, str] = {}
         misspelt: set[int] = set()
         reasons: set[str] = set()
-        for n in unknown:
+        for n in suspects:
             for method in METHODS:
                 decoded = decode(words[n], method)
-                if decoded is not None and frequencies(snap, [fold(decoded)], _WORD_FIELDS)[0]:
+                if decoded is None:
+                    continue
+                found = int(frequencies(snap, [fold(decoded)], _WORD_FIELDS)[0])
+                literal = counts[folded[n]]
+                if found and (not literal or found >= _KEYBOARD_ODDS * (literal + 1)):
                     chosen[n] = decoded.lower()
                     reasons.add(method)
                     break
-        rest = [n for n in unknown if n not in chosen]
+        rest = {n: counts[folded[n]] for n in suspects if n not in chosen}
         if rest:
             current = [fold(chosen.get(n, w)) for n, w in enumerate(words)]
             corrected = self._corrected(snap, current, rest)
@@ -114,11 +122,12 @@ class Speller:
         reason = SPELLING if SPELLING in reasons or len(reasons) > 1 else reasons.pop()
         return Proposal("".join(pieces).strip(), reason)
 
-    def _corrected(self, snap: Snapshot, folded: list[str], unknown: list[int]) -> list[str]:
-        """The likeliest folded words, the ``unknown`` ones replaced by near syllables."""
+    def _corrected(self, snap: Snapshot, folded: list[str], suspects: dict[int, int]) -> list[str]:
+        """The likeliest folded words: each of ``suspects`` (position: documents
+        holding it) kept or replaced by a near syllable of the index."""
         choices = self._syllables(snap)
         options: list[list[tuple[str, float]]] = [[(w, 0.0)] for w in folded]
-        for n in unknown:
+        for n, count in suspects.items():
             word = folded[n]
             if not _SYLLABLE.fullmatch(word) or len(word) < 2:
                 continue
@@ -126,6 +135,7 @@ class Speller:
             near = process.extract(
                 word, choices, scorer=OSA.distance, score_cutoff=limit, limit=_CANDIDATES
             )
+            near = [item for item in near if item[0] != word]
             if not near:
                 continue
             names = [name for name, _, _ in near]
@@ -134,11 +144,16 @@ class Speller:
                 (
                     (name, math.log(1 + int(d)) - _EDIT_COST * dist)
                     for (name, dist, _), d in zip(near, df)
+                    if int(d) > count
                 ),
                 key=lambda item: -item[1],
             )
-            options[n] = scored[:_KEPT]
-        return _best_sequence(snap, options)
+            options[n] = [(word, math.log(1 + count)), *scored[: _KEPT - 1]]
+        best = _best_sequence(snap, options)
+        for n, count in suspects.items():
+            if count and best[n] != folded[n] and not _far_likelier(snap, best, folded[n], n):
+                best[n] = folded[n]
+        return best
 
     def _syllables(self, snap: Snapshot) -> list[str]:
         """Every syllable-like word of the index's titles and bodies (folded)."""
@@ -205,6 +220,7 @@ def _best_sequence(snap: Snapshot, options: list[list[tuple[str, float]]]) -> li
         }
     )
     together = dict(zip(pairs, frequencies(snap, pairs, _PAIR_FIELDS).tolist())) if pairs else {}
+    options = _supported(options, together)
     # Viterbi over the words: best[i][option] = (score, previous option)
     best: list[list[tuple[float, int]]] = [[(score, -1) for _, score in options[0]]]
     for position in range(1, len(options)):
@@ -225,6 +241,46 @@ def _best_sequence(snap: Snapshot, options: list[list[tuple[str, float]]]) -> li
         words.append(options[position][choice][0])
         choice = best[position][choice][1]
     return words[::-1]
+
+
+def _far_likelier(snap: Snapshot, words: list[str], typed: str, n: int) -> bool:
+    """Whether ``words[n]`` is found next to its neighbours far more often than
+    ``typed`` is (a word the index holds is only changed on such evidence)."""
+    sep = BIGRAM_SEPARATOR
+    pairs = []
+    for word in (words[n], typed):
+        if n:
+            pairs.append(f"{words[n - 1]}{sep}{word}")
+        if n + 1 < len(words):
+            pairs.append(f"{word}{sep}{words[n + 1]}")
+    if not pairs:
+        return False
+    found = frequencies(snap, pairs, _PAIR_FIELDS).tolist()
+    half = len(found) // 2
+    return bool(sum(found[:half]) >= _PAIR_ODDS * (sum(found[half:]) + 1))
+
+
+def _supported(
+    options: list[list[tuple[str, float]]], together: dict[str, int]
+) -> list[list[tuple[str, float]]]:
+    """At each word with choices, only those found next to a neighbour's choice,
+    when any is (the word as typed first, if it is)."""
+    kept = []
+    for n, here in enumerate(options):
+        if len(here) < 2:
+            kept.append(here)
+            continue
+        sep = BIGRAM_SEPARATOR
+        before = options[n - 1] if n else []
+        after = options[n + 1] if n + 1 < len(options) else []
+        fits = [
+            (word, score)
+            for word, score in here
+            if any(together.get(f"{a}{sep}{word}", 0) for a, _ in before)
+            or any(together.get(f"{word}{sep}{b}", 0) for b, _ in after)
+        ]
+        kept.append(fits or here)
+    return kept
 
 
 def _restored(snap: Snapshot, words: list[str], changed: set[int]) -> list[str]:
