@@ -8,8 +8,10 @@ misspelling of a syllable of the index: the syllables within 1 edit
 weighed by how many documents hold them, and by how many hold them next to
 the query's neighbouring words (the index's syllable pair fields), the best
 sequence for the whole query winning. A reading is only taken when the index
-holds its words. A word the index knows is never changed ("chaos" stays
-"chaos"), so English words and names typed on purpose are left alone.
+holds its words. A word the index holds in more than ``_RARE`` documents is
+never changed ("chaos" stays "chaos" where English articles have it), and a
+rarer one only when its reading is far likelier, so English words and names
+typed on purpose are left alone.
 
 The corrected query is given back with its accents restored from the
 commonest spelling in the titles (``timkiem.engine.phrases``), except for
