@@ -30,7 +30,7 @@ from timkiem.errors import (
     InvalidParameter,
     TimkiemError,
 )
-from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE
+from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, DEFAULT_SUGGESTIONS, FIRST_PAGE
 from timkiem.logs import AccessLog
 from timkiem.metrics import UNMATCHED, Metrics
 from timkiem.openapi import openapi_document
@@ -86,6 +86,18 @@ class SearchResource(Readable):
             per_page=whole_number(req, "per_page", DEFAULT_PER_PAGE),
         )
         resp.media = self.engine.search(request)
+
+
+class SuggestResource(Readable):
+    """``GET /suggest``: completions of a partial query, from the titles."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        q = req.get_param("q", default="") or ""
+        limit = whole_number(req, "limit", DEFAULT_SUGGESTIONS)
+        resp.media = self.engine.suggest(q, limit)
 
 
 class ArticleResource(Readable):
@@ -335,6 +347,7 @@ def create_app(
     app.req_options.strip_url_path_trailing_slash = True
 
     app.add_route("/search", SearchResource(engine))
+    app.add_route("/suggest", SuggestResource(engine))
     app.add_route("/articles/{article_id:path}", ArticleResource(engine))
     app.add_route("/health", HealthResource(engine))
     app.add_route("/stats", StatsResource(engine))

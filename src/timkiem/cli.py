@@ -20,7 +20,15 @@ from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
 from timkiem.export import export_line, stored_records
 from timkiem.indexer import FORMATS as INPUT_FORMATS
 from timkiem.indexer import Indexer, IngestReport
-from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE, MAX_PER_PAGE, SORTS
+from timkiem.limits import (
+    DEFAULT_PER_PAGE,
+    DEFAULT_SORT,
+    DEFAULT_SUGGESTIONS,
+    FIRST_PAGE,
+    MAX_PER_PAGE,
+    MAX_SUGGESTIONS,
+    SORTS,
+)
 from timkiem.logs import FORMATS, configure_logging, default_logging
 from timkiem.search import SearchEngine, SearchRequest
 from timkiem.sources import count_records
@@ -425,6 +433,28 @@ def search(
     for facet, counts in result["facets"].items():
         if counts:
             click.echo(f"{facet + ':':<9} " + "  ".join(f"{k}: {n}" for k, n in counts.items()))
+
+
+@cli.command(short_help="Complete a partial query from the titles.")
+@click.argument("prefix")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_SUGGESTIONS),
+    default=DEFAULT_SUGGESTIONS,
+    show_default=True,
+    help="Most suggestions.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
+@with_settings(*SEARCHING)
+def suggest(prefix: str, limit: int, as_json: bool, settings: Settings) -> None:
+    """Suggest completions of PREFIX as the search box does (GET /suggest)."""
+    with _reported(), closing(SearchEngine(settings)) as engine:
+        result = engine.suggest(prefix, limit)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    for item in result["suggestions"]:
+        click.echo(f"{item['count']:>7}  {item['text']}")
 
 
 @cli.command()

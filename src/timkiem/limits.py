@@ -10,3 +10,5 @@ DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
 MAX_CATEGORIES = 20
 """Most categories one search may filter by (a document matches any of them)."""
+DEFAULT_SUGGESTIONS = 8  # /suggest's limit
+MAX_SUGGESTIONS = 20

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,9 @@ from timkiem.ranking import RANKING, Ranking, weighting
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import applied_categories, by_count, facets, hit, stored_record
 from timkiem.schema import SCORED_FIELDS
+from timkiem.spelling import SPELLING, Speller
 from timkiem.storage import IndexDirectory
+from timkiem.suggest import complete
 
 __all__ = ["SORTS", "SearchEngine", "SearchRequest"]
 
@@ -59,6 +62,7 @@ class SearchEngine:
         self._results: LRUCache[tuple[object, ...], dict[str, Any]] = LRUCache(0)
         self._swap = threading.Lock()
         self._checked: tuple[int | None, Snapshot | None] = (None, None)
+        self.speller = Speller()
 
     # -- index state -----------------------------------------------------------
 
@@ -151,6 +155,24 @@ class SearchEngine:
         return result
 
     def _run(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
+        response = self._answer(snap, valid)
+        proposal = self.speller.propose(snap, valid.request.q)
+        if proposal is None:
+            return response
+        # Only what the index holds is proposed; keyboard slips, and misspellings
+        # that find nothing as typed, are searched in place of the query.
+        other = validate(replace(valid.request, q=proposal.q), self.settings)
+        answer = self._answer(snap, other)
+        if not answer["total"]:
+            return response
+        if proposal.reason != SPELLING or not response["total"]:
+            rewritten = {"from": valid.request.q, "to": proposal.q, "reason": proposal.reason}
+            answer["rewritten"] = rewritten
+            return answer
+        response["suggestion"] = {"q": proposal.q, "total": answer["total"]}
+        return response
+
+    def _answer(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
         request, parsed = valid.request, valid.parsed
         window = request.page * request.per_page
         outcome = execute(
@@ -196,6 +218,11 @@ class SearchEngine:
         every commit and every switch of generation changes it."""
         snap = self.snapshot()
         return f"{snap.generation}.{snap.commit}"
+    def suggest(self, q: str, limit: int) -> dict[str, Any]:
+        """Completions of a partial query from the titles (``timkiem.suggest``)."""
+        snap = self.snapshot()
+        with self._reading(snap):
+            return complete(snap, q, limit, self.settings.max_query_length)
 
     def article(self, article_id: str) -> dict[str, Any]:
         """The full stored record of one article."""

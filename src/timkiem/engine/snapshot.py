@@ -23,8 +23,9 @@ from whoosh.searching import Searcher
 
 from timkiem.analysis import folded_words
 from timkiem.dates import VIETNAM, from_timestamp
-from timkiem.engine import segdata
+from timkiem.engine import phrases, segdata
 from timkiem.engine.columns import NO_DATE, SegmentColumns
+from timkiem.engine.phrases import PhraseData
 from timkiem.engine.segdata import SegmentData, SegmentDataError, concat
 
 Mask = npt.NDArray[np.bool_]
@@ -62,6 +63,7 @@ class SegmentStore:
     def __init__(self, fields: list[str]) -> None:
         self.fields = fields
         self._open: dict[tuple[str, str], tuple[SegmentData, SegmentColumns]] = {}
+        self._phrases: dict[tuple[str, str], PhraseData] = {}
         self._lock = threading.Lock()
 
     def get(self, folder: str, leaf: Any) -> tuple[SegmentData, SegmentColumns]:
@@ -88,13 +90,32 @@ class SegmentStore:
             self._open[key] = found
         return found
 
+    def phrases(self, folder: str, leaf: Any) -> PhraseData:
+        """A segment's title phrases; rebuilt from its stored titles (and logged)
+        when its phrase file is missing or damaged."""
+        segment_id = leaf.segment().segment_id()
+        key = (folder, segment_id)
+        with self._lock:
+            found = self._phrases.get(key)
+        if found is not None:
+            return found
+        path = f"{folder}/{phrases.file_name(segment_id)}"
+        try:
+            found = phrases.open_file(path, segment_id, leaf.doc_count_all())
+        except SegmentDataError as exc:
+            log.warning("%s; rebuilding segment %s's title phrases", exc, segment_id)
+            found = phrases.from_reader(leaf)
+        with self._lock:
+            self._phrases[key] = found
+        return found
+
     def keep_only(self, keys: Iterable[tuple[str, str]]) -> None:
         """Forget the segments not in ``keys`` (the snapshots still using them keep them)."""
         wanted = set(keys)
         with self._lock:
-            for key in list(self._open):
-                if key not in wanted:
-                    del self._open[key]
+            for table in (self._open, self._phrases):
+                for key in [k for k in table if k not in wanted]:
+                    del table[key]
 
 
 class Snapshot:
@@ -126,6 +147,9 @@ class Snapshot:
         if not leaves and reader.doc_count_all():
             leaves = [(reader, 0)]
         self.segments: list[SegmentView] = []
+        self._store = store
+        self._leaves = [leaf for leaf, _ in leaves]
+        self._phrases: list[PhraseData] | None = None
         for leaf, offset in leaves:
             data, columns = store.get(folder, leaf)
             segment = leaf.segment()
@@ -173,6 +197,15 @@ class Snapshot:
 
     def close(self) -> None:
         self.searcher.close()
+
+    def phrases(self) -> list[PhraseData]:
+        """Each segment's title phrases (``timkiem.engine.phrases``), opened on first use."""
+        found = self._phrases
+        if found is None:
+            with self.lock:  # a segment without its file reads its stored records
+                found = [self._store.phrases(self.folder, leaf) for leaf in self._leaves]
+            self._phrases = found
+        return found
 
     def mask(self, docs: npt.NDArray[Any] | None = None) -> Mask:
         """A mask of the documents ``docs`` (none if None)."""
