@@ -20,7 +20,15 @@ from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
 from timkiem.export import export_line, stored_records
 from timkiem.indexer import FORMATS as INPUT_FORMATS
 from timkiem.indexer import Indexer, IngestReport
-from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE, MAX_PER_PAGE, SORTS
+from timkiem.limits import (
+    DEFAULT_MATCH,
+    DEFAULT_PER_PAGE,
+    DEFAULT_SORT,
+    FIRST_PAGE,
+    MATCHES,
+    MAX_PER_PAGE,
+    SORTS,
+)
 from timkiem.logs import FORMATS, configure_logging, default_logging
 from timkiem.search import SearchEngine, SearchRequest
 from timkiem.sources import count_records
@@ -386,6 +394,14 @@ def stats(as_json: bool, settings: Settings) -> None:
     default=DEFAULT_PER_PAGE,
     show_default=True,
 )
+@click.option(
+    "--match",
+    type=click.Choice(MATCHES),
+    default=DEFAULT_MATCH,
+    show_default=True,
+    help="Count the hits holding all the words (the least telling dropped when too "
+    "few do), or any one of them.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
 @with_settings(*SEARCHING)
 def search(
@@ -396,6 +412,7 @@ def search(
     sort: str,
     page: int,
     per_page: int,
+    match: str,
     as_json: bool,
     settings: Settings,
 ) -> None:
@@ -408,6 +425,7 @@ def search(
         sort=sort,
         page=page,
         per_page=per_page,
+        match=match,
     )
     with _reported(), closing(SearchEngine(settings)) as engine:
         result = engine.search(request)
@@ -415,6 +433,8 @@ def search(
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     click.echo(f"{result['total']} result(s) in {result['took_ms']} ms")
+    if result.get("dropped"):
+        click.echo(f"(with all words but: {', '.join(result['dropped'])})")
     for number, hit in enumerate(result["hits"], (page - 1) * per_page + 1):
         date = (hit["date"] or "")[:10]
         click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")

@@ -8,7 +8,15 @@ from timkiem.analysis import nfc
 from timkiem.config import Settings
 from timkiem.dates import parse_range_bound
 from timkiem.errors import InvalidParameter
-from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE, MAX_PER_PAGE, SORTS
+from timkiem.limits import (
+    DEFAULT_MATCH,
+    DEFAULT_PER_PAGE,
+    DEFAULT_SORT,
+    FIRST_PAGE,
+    MATCHES,
+    MAX_PER_PAGE,
+    SORTS,
+)
 from timkiem.query import ParsedQuery, parse_query
 
 __all__ = ["MAX_PER_PAGE", "SORTS", "SearchRequest", "ValidRequest", "validate"]
@@ -25,6 +33,7 @@ class SearchRequest:
     sort: str = DEFAULT_SORT
     page: int = FIRST_PAGE
     per_page: int = DEFAULT_PER_PAGE
+    match: str = DEFAULT_MATCH
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,16 @@ class ValidRequest:
     def key(self) -> tuple[object, ...]:
         """Equal for requests that give the same results."""
         r = self.request
-        return (self.parsed.key(), self.start, self.end, r.category, r.sort, r.page, r.per_page)
+        return (
+            self.parsed.key(),
+            self.start,
+            self.end,
+            r.category,
+            r.sort,
+            r.page,
+            r.per_page,
+            r.match,
+        )
 
 
 def validate(request: SearchRequest, settings: Settings) -> ValidRequest:
@@ -52,6 +70,10 @@ def validate(request: SearchRequest, settings: Settings) -> ValidRequest:
         raise InvalidParameter("q", f"is {length} characters long; the limit is {limit}")
     if request.sort not in SORTS:
         raise InvalidParameter("sort", f"must be one of {', '.join(SORTS)}, not {request.sort!r}")
+    if request.match not in MATCHES:
+        raise InvalidParameter(
+            "match", f"must be one of {', '.join(MATCHES)}, not {request.match!r}"
+        )
     if not 1 <= request.per_page <= MAX_PER_PAGE:
         raise InvalidParameter("per_page", f"must be between 1 and {MAX_PER_PAGE}")
     if request.page < 1:

@@ -152,9 +152,10 @@ class SearchEngine:
     def _run(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
         request, parsed = valid.request, valid.parsed
         window = request.page * request.per_page
+        plan = build_plan(parsed, self.ranking, request.match)
         outcome = execute(
             snap,
-            build_plan(parsed, self.ranking),
+            plan,
             Filters(valid.start, valid.end, request.category),
             relevance=request.sort == "relevance",
             newest=request.sort != "oldest",
@@ -169,6 +170,8 @@ class SearchEngine:
             "per_page": request.per_page,
             "hits": [hit(snap, docnum, score, terms) for docnum, score in page],
             "facets": facets(snap, outcome.members),
+            "match": request.match,
+            "dropped": [plan.all_names[n] for n in outcome.dropped],
         }
         if outcome.partial:
             response["partial"] = True

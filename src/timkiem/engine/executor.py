@@ -32,8 +32,13 @@ class QueryPlan:
     """What to run: scored terms (in order), and which documents match.
 
     A document matches when it holds any of ``match_any`` (every document
-    when ``match_any`` is empty and ``match_all`` is false), every clause of
-    ``required`` and no clause of ``excluded``.
+    when ``match_any`` is empty), every clause of ``required`` and no clause
+    of ``excluded``. Of the matches, those holding a key of every group of
+    ``all_of`` are counted and rank first, the others follow; while fewer
+    than ``min_all`` matches hold them all, the group most matches hold (the
+    least telling word; the later one of a tie) is dropped. ``all_names``
+    name the groups, to report the dropped ones. With ``all_first`` false the
+    counted documents do not rank first: every match ranks by score alone.
     """
 
     scored: tuple[tuple[str, str, float], ...] = ()
@@ -41,6 +46,10 @@ class QueryPlan:
     required: tuple[Clause, ...] = ()
     excluded: tuple[Clause, ...] = ()
     params: BM25Params = field(default_factory=lambda: BM25Params(1.2, 0.75))
+    all_of: tuple[tuple[Key, ...], ...] = ()
+    all_names: tuple[str, ...] = ()
+    min_all: int = 1
+    all_first: bool = True
 
     @property
     def is_empty(self) -> bool:
@@ -52,6 +61,9 @@ class QueryPlan:
             found[(f, t)] = None
         for key in self.match_any:
             found[key] = None
+        for group in self.all_of:
+            for key in group:
+                found[key] = None
         for clause in self.required + self.excluded:
             for group in clause:
                 for key in group:
@@ -70,11 +82,13 @@ class Filters:
 
 @dataclass
 class Outcome:
-    """The matching documents, and the first ``window`` of them in order."""
+    """The counted documents (those holding all words, or every match), the
+    first ``window`` of all matches in order, and the ``all_of`` groups dropped."""
 
     members: Members
     ranked: list[tuple[int, float | None]]
     partial: bool = False
+    dropped: list[int] = field(default_factory=list)
 
 
 class Lookup:
@@ -260,23 +274,51 @@ def execute(
         final &= snap.category(filters.category)
     for clause in plan.excluded:
         final &= ~lookup.clause_mask(clause)
-    members = np.flatnonzero(final)
+    counted, dropped = holding_all(lookup, plan, final)
+    members = np.flatnonzero(counted)
+    ranked: list[tuple[int, float | None]]
     if not relevance or plan.is_empty or not plan.scored:
-        return Outcome(members, by_date(snap, final, window, newest))
-    if not len(members):
-        return Outcome(members, [])
+        ranked = by_date(snap, counted, window, newest)
+        if len(ranked) < window and dropped is not None:
+            ranked += by_date(snap, final & ~counted, window - len(ranked), newest)
+        return Outcome(members, ranked, dropped=dropped or [])
+    if not final.any():
+        return Outcome(members, [], dropped=dropped or [])
     deadline = time.monotonic() + time_limit if time_limit > 0 else None
     total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
-    ranked: list[tuple[int, float | None]] = [
-        (doc, score) for doc, score in best_of(members, total[members], window)
-    ]
+    first = members if plan.all_first else np.flatnonzero(final)
+    ranked = [(doc, score) for doc, score in best_of(first, total[first], window)]
+    if len(ranked) < window and dropped is not None and plan.all_first:
+        others = np.flatnonzero(final & ~counted)
+        ranked += best_of(others, total[others], window - len(ranked))
     if partial and len(ranked) < window:
         # Time ran out with part of the window ranked: fill it with the other
         # matches, unranked (newest first), never a blank page.
         rest = final.copy()
         rest[[doc for doc, _ in ranked]] = False
         ranked.extend(by_date(snap, rest, window - len(ranked), newest=True))
-    return Outcome(members, ranked, partial)
+    return Outcome(members, ranked, partial, dropped or [])
+
+
+def holding_all(lookup: Lookup, plan: QueryPlan, final: Mask) -> tuple[Mask, list[int] | None]:
+    """The matches holding every ``all_of`` group left, and the groups dropped
+    (None: the plan asks for no group, every match counts)."""
+    if not plan.all_of:
+        return final, None
+    groups = [lookup.docs_mask(group) & final for group in plan.all_of]
+    counts = [int(np.count_nonzero(g)) for g in groups]
+    kept = list(range(len(groups)))
+    dropped: list[int] = []
+    while True:
+        counted = final.copy()
+        for n in kept:
+            counted &= groups[n]
+        if len(kept) <= 1 or np.count_nonzero(counted) >= plan.min_all:
+            return counted, dropped
+        # a word no match holds goes first (a typo), then the commonest
+        least = max(kept, key=lambda n: (counts[n] == 0, counts[n], n))
+        kept.remove(least)
+        dropped.append(least)
 
 
 def by_date(
