@@ -44,7 +44,7 @@ class Ranking:
     # "?", is a question: its answer is in an article's body, which its title
     # may not name, so the title weighs ``question_title`` (not ``title``) and
     # bodies are normalised for length by ``question_b``.
-    question_words: int = 8
+    question_words: int = 7
     question_title: float = 1.0
     question_b: float = 0.75
     # Matching "all": documents holding every content word rank first and are

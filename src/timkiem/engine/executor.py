@@ -35,8 +35,9 @@ class QueryPlan:
     when ``match_any`` is empty), every clause of ``required`` and no clause
     of ``excluded``. Of the matches, those holding a key of every group of
     ``all_of`` are counted and rank first, the others follow; while fewer
-    than ``min_all`` matches hold them all, the group most matches hold (the
-    least telling word; the later one of a tie) is dropped. ``all_names``
+    than ``min_all`` matches hold them all, a group no match holds, else the
+    group most matches hold (the least telling word; the later one of a tie),
+    is dropped. ``all_names``
     name the groups, to report the dropped ones. With ``all_first`` false the
     counted documents do not rank first: every match ranks by score alone.
     """
