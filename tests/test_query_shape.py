@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from timkiem.analysis import fold
+from conftest import corpus_file
+from timkiem import evaluation
+from timkiem.analysis import fold, syllables
 from timkiem.plan import build_plan
 from timkiem.query import parse_query
 from timkiem.query_shape import is_question
@@ -63,8 +67,6 @@ def test_a_question_weighs_titles_as_bodies_a_headline_double() -> None:
     assert _title_weight("công đoàn Bắc Kạn") == RANKING.title == 2.0
     assert _title_weight("công đoàn Bắc Kạn có bao nhiêu đoàn viên") == RANKING.question_title
     assert _title_weight("cong doan bac kan?") == RANKING.question_title == 1.0
-    question = build_plan(parse_query("ai?"), RANKING).params
-    assert question.b == RANKING.question_b
 
 
 FILLER = (
@@ -96,3 +98,24 @@ def test_a_question_finds_the_body_that_answers_it_a_headline_the_title(
 
     assert first("nhà máy nước sạch Cẩm Giàng") == "titled"
     assert first("nhà máy nước sạch Cẩm Giàng cấp nước cho bao nhiêu?") == "answering"
+
+
+def test_the_news_questions_set_asks_about_bodies(tmp_path: Path) -> None:
+    corpus = corpus_file("news-fulltext-2017.jsonl.gz").parent
+    built = evaluation.build_question_set(corpus, tmp_path, pool=400, items=30, seed=5)
+    pool = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in built.docs.read_text("utf-8").splitlines()
+    }
+    assert len(pool) == 400 and len(built.queries) == 30
+    asked = 0
+    for query in built.queries:
+        (answer,) = query.relevant
+        article = pool[answer]
+        words = syllables(query.text)
+        assert 8 <= len(words) <= 21, query.text  # a clause; "bao nhiêu" may add one
+        body = " ".join(syllables(article["body"]))
+        kept = [w for w in words if w not in {"ai", "ở", "đâu", "khi", "nào", "bao", "nhiêu"}]
+        assert all(w in body for w in kept), query.text
+        asked += query.text.endswith("?")
+    assert asked  # some details became questions

@@ -4,10 +4,11 @@ Matching: a document matches when it holds any scored word (folded, in the
 title or the body), every adjacent pair of each quoted phrase (a one-word
 phrase: the word), and no excluded phrase. With ``match="all"`` the
 documents holding every required word (:func:`timkiem.ranking.required_words`)
-rank first and are the ones counted; the engine drops the least telling of
-those words while too few documents hold them all. Scoring: the terms of
-:func:`timkiem.ranking.scored_terms`, with the BM25F parameters of the ranking,
-each set for a question or a headline by :func:`timkiem.query_shape.is_question`.
+are the ones counted, and rank first unless the query is a question
+(:func:`timkiem.query_shape.is_question`); the engine drops the least telling
+of those words while too few documents hold them all. Scoring: the terms of
+:func:`timkiem.ranking.scored_terms` (titles weighted for a question or a
+headline), with the BM25F parameters of the ranking.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def build_plan(parsed: ParsedQuery, ranking: Ranking = RANKING, match: str = "al
         match_any=match_any,
         required=tuple(phrase_clause(p) for p in parsed.phrases),
         excluded=tuple(phrase_clause(w) for w in parsed.excluded),
-        params=bm25_params(ranking, question),
+        params=bm25_params(ranking),
         all_of=tuple(_anywhere(folded_field, w.folded) for w in wanted),
         all_names=tuple(w.accented for w in wanted),
         min_all=ranking.min_all_matches,

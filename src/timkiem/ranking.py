@@ -42,11 +42,9 @@ class Ranking:
     min_content: int = 2
     # A query of ``question_words`` words or more, or with a question word or
     # "?", is a question: its answer is in an article's body, which its title
-    # may not name, so the title weighs ``question_title`` (not ``title``) and
-    # bodies are normalised for length by ``question_b``.
+    # may not name, so the title weighs ``question_title`` (not ``title``).
     question_words: int = 7
     question_title: float = 1.0
-    question_b: float = 0.75
     # Matching "all": documents holding every content word rank first and are
     # counted; the least telling words are dropped while fewer than
     # ``min_all_matches`` documents hold all the others.
@@ -77,11 +75,10 @@ FOLDED_FUNCTION_WORDS = frozenset(
 )
 
 
-def bm25_params(ranking: Ranking = RANKING, question: bool = False) -> BM25Params:
+def bm25_params(ranking: Ranking = RANKING) -> BM25Params:
     """The BM25F parameters of ``ranking``: titles have their own ``b``."""
     titles = tuple((kind("title"), ranking.title_b) for kind in FIELD_KINDS)
-    b = ranking.question_b if question else ranking.b
-    return BM25Params(k1=ranking.k1, b=b, field_b=titles)
+    return BM25Params(k1=ranking.k1, b=ranking.b, field_b=titles)
 
 
 def weighting(ranking: Ranking = RANKING) -> BM25F:

@@ -262,10 +262,16 @@ def execute(
     """Match ``plan`` under ``filters``; rank the first ``window`` by relevance
     (when asked and the plan scores anything) or by date."""
     lookup = Lookup(snap, plan.keys())
+    groups = [lookup.docs_mask(group) for group in plan.all_of]
     if plan.is_empty:
         final = snap.live.copy()
     else:
-        final = lookup.docs_mask(plan.match_any) & snap.live
+        # the words of every all_of group are matched words: their postings are read once
+        grouped = {key for group in plan.all_of for key in group}
+        final = lookup.docs_mask([k for k in plan.match_any if k not in grouped])
+        for mask in groups:
+            final |= mask
+        final &= snap.live
     for clause in plan.required:
         final &= lookup.clause_mask(clause)
     if filters.start is not None or filters.end is not None:
@@ -275,7 +281,7 @@ def execute(
         final &= snap.category(filters.category)
     for clause in plan.excluded:
         final &= ~lookup.clause_mask(clause)
-    counted, dropped = holding_all(lookup, plan, final)
+    counted, dropped = holding_all(groups, plan.min_all, final)
     members = np.flatnonzero(counted)
     ranked: list[tuple[int, float | None]]
     if not relevance or plan.is_empty or not plan.scored:
@@ -287,7 +293,7 @@ def execute(
         return Outcome(members, [], dropped=dropped or [])
     deadline = time.monotonic() + time_limit if time_limit > 0 else None
     total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
-    first = members if plan.all_first else np.flatnonzero(final)
+    first = members if plan.all_first or dropped is None else np.flatnonzero(final)
     ranked = [(doc, score) for doc, score in best_of(first, total[first], window)]
     if len(ranked) < window and dropped is not None and plan.all_first:
         others = np.flatnonzero(final & ~counted)
@@ -301,21 +307,25 @@ def execute(
     return Outcome(members, ranked, partial, dropped or [])
 
 
-def holding_all(lookup: Lookup, plan: QueryPlan, final: Mask) -> tuple[Mask, list[int] | None]:
-    """The matches holding every ``all_of`` group left, and the groups dropped
-    (None: the plan asks for no group, every match counts)."""
-    if not plan.all_of:
+def holding_all(
+    groups: list[Mask], min_all: int, final: Mask
+) -> tuple[Mask, list[int] | None]:
+    """The matches holding every group left (each the documents holding any
+    key of an ``all_of`` group), and the groups dropped while fewer than
+    ``min_all`` matches hold them all (None: no group, every match counts)."""
+    if not groups:
         return final, None
-    groups = [lookup.docs_mask(group) & final for group in plan.all_of]
-    counts = [int(np.count_nonzero(g)) for g in groups]
     kept = list(range(len(groups)))
     dropped: list[int] = []
+    counts: list[int] = []
     while True:
         counted = final.copy()
         for n in kept:
             counted &= groups[n]
-        if len(kept) <= 1 or np.count_nonzero(counted) >= plan.min_all:
+        if len(kept) <= 1 or np.count_nonzero(counted) >= min_all:
             return counted, dropped
+        if not counts:  # only a query whose words no match holds all of gets here
+            counts = [int(np.count_nonzero(group & final)) for group in groups]
         # a word no match holds goes first (a typo), then the commonest
         least = max(kept, key=lambda n: (counts[n] == 0, counts[n], n))
         kept.remove(least)
