@@ -33,6 +33,7 @@ from timkiem.evaluation import (
     strip_accents,
     swap_tones,
 )
+from timkiem.limits import DEFAULT_MATCH, MATCHES
 from timkiem.testing import corpus_missing
 
 # tests/test_ranking.py still reaches these through this script
@@ -51,9 +52,19 @@ def main(argv: list[str] | None = None) -> int:
         "--forms", default=",".join(FORMS), help=f"comma-separated, from {', '.join(FORMS)}"
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--pool", type=int, default=6000, help="known-item pool size")
-    parser.add_argument("--items", type=int, default=300, help="known-item queries")
+    parser.add_argument(
+        "--pool", type=int, default=6000, help="articles of the known-item and news-questions pools"
+    )
+    parser.add_argument(
+        "--items", type=int, default=300, help="queries of the known-item and news-questions sets"
+    )
     parser.add_argument("--seed", type=int, default=20170101)
+    parser.add_argument(
+        "--match",
+        choices=MATCHES,
+        default=DEFAULT_MATCH,
+        help="the API's match parameter for every query (default: %(default)s)",
+    )
     parser.add_argument(
         "--ranking",
         action="append",
@@ -90,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seed,
         ranking,
         log=lambda line: print(line, file=sys.stderr, flush=True),
+        match=args.match,
     )
     print_table(rows)
     median = statistics.median(times) if times else 0.0

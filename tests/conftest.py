@@ -88,6 +88,17 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def engine_of(settings: Settings, engines: Engines, tmp_path: Path) -> Any:
+    """Build an index of the records given and open an engine on it."""
+
+    def build(records: list[dict[str, Any]]) -> SearchEngine:
+        Indexer(settings).reindex([str(write_jsonl(tmp_path / "records.jsonl", records))])
+        return engines.open(settings)
+
+    return build
+
+
+@pytest.fixture
 def sample_engine(settings: Settings, engines: Engines) -> SearchEngine:
     """An engine over the project's own sample articles."""
     Indexer(settings).ingest([str(EXAMPLES)])

@@ -100,7 +100,7 @@ def test_search_response_shape(client: TestClient) -> None:
 
 
 def test_totals_and_facets_are_exact(client: TestClient) -> None:
-    body = search(client, q="lao động", per_page=100)
+    body = search(client, q="lao động", per_page=100, match="any")
     hits = body["hits"]
     assert body["total"] == len(hits) > 10
     years = Counter(h["date"][:4] for h in hits)
@@ -111,12 +111,12 @@ def test_totals_and_facets_are_exact(client: TestClient) -> None:
 
 
 def test_total_is_exact_on_every_page(client: TestClient) -> None:
-    everything = all_ids(client, q="công đoàn")
-    total = search(client, q="công đoàn")["total"]
+    everything = all_ids(client, q="công đoàn", match="any")
+    total = search(client, q="công đoàn", match="any")["total"]
     assert total == len(everything)
     paged: list[str] = []
     for page in range(1, total // 7 + 2):
-        body = search(client, q="công đoàn", per_page=7, page=page)
+        body = search(client, q="công đoàn", per_page=7, page=page, match="any")
         assert body["total"] == total
         paged.extend(h["id"] for h in body["hits"])
     assert paged == everything
@@ -181,8 +181,15 @@ def test_sort_newest_and_oldest(boundary: TestClient) -> None:
 
 def test_sort_on_the_samples(client: TestClient) -> None:
     for sort, reverse in (("newest", True), ("oldest", False)):
-        dates = [h["date"] for h in search(client, q="lao động", sort=sort, per_page=100)["hits"]]
+        body = search(client, q="lao động", sort=sort, per_page=100, match="any")
+        dates = [h["date"] for h in body["hits"]]
         assert dates == sorted(dates, reverse=reverse)
+        # match=all: the articles holding both words by date, then the others
+        body = search(client, q="lao động", sort=sort, per_page=100)
+        dates = [h["date"] for h in body["hits"]]
+        counted, others = dates[: body["total"]], dates[body["total"] :]
+        assert counted == sorted(counted, reverse=reverse) and counted
+        assert others == sorted(others, reverse=reverse)
 
 
 def test_category_filter(client: TestClient) -> None:
@@ -424,23 +431,25 @@ def test_cors_any_origin(app_settings: Settings, engines: Engines) -> None:
 
 
 def test_filters_apply_to_ranked_hits(client: TestClient) -> None:
-    everything = search(client, q="lao động", per_page=100)
+    everything = search(client, q="lao động", per_page=100, match="any")
     name, count = next(iter(everything["facets"]["category"].items()))
-    ranked = search(client, q="lao động", category=name, per_page=100)
+    ranked = search(client, q="lao động", category=name, per_page=100, match="any")
     assert ranked["total"] == count == len(ranked["hits"])
     assert {h["category"] for h in ranked["hits"]} == {name}
-    in_2020 = search(client, q="lao động", per_page=100, **{"from": "2020", "to": "2020"})
+    in_2020 = search(
+        client, q="lao động", per_page=100, match="any", **{"from": "2020", "to": "2020"}
+    )
     assert {h["date"][:4] for h in in_2020["hits"]} == {"2020"}
     assert in_2020["total"] == len(in_2020["hits"]) == everything["facets"]["year"]["2020"]
 
 
 def test_excluded_words_are_excluded(client: TestClient) -> None:
     with_word = set(all_ids(client, q="kạn"))
-    body = search(client, q="lao động -kạn", per_page=100)
+    body = search(client, q="lao động -kạn", per_page=100, match="any")
     ids = {h["id"] for h in body["hits"]}
     assert ids and not ids & with_word
     assert body["total"] == len(ids)
-    assert set(all_ids(client, q="lao động")) - with_word == ids
+    assert set(all_ids(client, q="lao động", match="any")) - with_word == ids
 
 
 @pytest.mark.parametrize(

@@ -190,6 +190,16 @@ def test_search_text_and_json(runner: CliRunner, loaded: str) -> None:
     assert data["per_page"] == 3
 
 
+def test_search_match_all_or_any(runner: CliRunner, loaded: str) -> None:
+    def total(*args: str) -> int:
+        result = run(runner, "search", *args, "--json", "--index", loaded)
+        return int(json.loads(result.stdout)["total"])
+
+    assert 0 < total("bão số 3") < total("bão số 3", "--match", "any")
+    dropped = run(runner, "search", "công đoàn xyzzy", "--index", loaded).stdout
+    assert "(with all words but: xyzzy)" in dropped.splitlines()[1]
+
+
 def test_search_date_range_category_and_sort(runner: CliRunner, loaded: str) -> None:
     args = ["search", "--from", "2020", "--to", "2020-12-31", "--json", "--per-page", "100"]
     newest = json.loads(run(runner, *args, "--index", loaded).stdout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,30 +13,31 @@ from whoosh import query as wq
 from conftest import EXAMPLES, Engines, write_jsonl
 from timkiem.analysis import fold
 from timkiem.config import Settings
-from timkiem.engine.executor import Filters, execute
+from timkiem.engine.executor import Filters, QueryPlan, execute
 from timkiem.indexer import Indexer
 from timkiem.plan import build_plan
-from timkiem.ranking import weighting
 from timkiem.request import validate
 from timkiem.search import SearchEngine, SearchRequest
 
 
 def queries(count: int, seed: int = 7) -> list[SearchRequest]:
-    """Words of the sample titles: 1-4 of them, with and without accents, pages 1-3."""
+    """Words of the sample titles: 1-4 of them or a question of up to 10, with
+    and without accents, matching all or any, pages 1-3."""
     rng = random.Random(seed)
     titles = [json.loads(line)["title"] for line in EXAMPLES.read_text("utf-8").splitlines()]
     found = []
     for _ in range(count):
         words = rng.choice(titles).split()
-        size = min(len(words), rng.randint(1, 4))
+        size = min(len(words), rng.randint(1, 4) if rng.random() < 0.8 else 10)
         first = rng.randint(0, len(words) - size)
-        text = " ".join(words[first : first + size])
+        text = " ".join(words[first : first + size]) + ("?" if rng.random() < 0.15 else "")
         found.append(
             SearchRequest(
                 q=text if rng.random() < 0.5 else fold(text),
                 date_from="2020" if rng.random() < 0.3 else None,
                 page=rng.randint(1, 3),
                 per_page=5,
+                match="any" if rng.random() < 0.25 else "all",
             )
         )
     found.append(SearchRequest(q='"công đoàn" -lao', per_page=20))
@@ -43,30 +45,33 @@ def queries(count: int, seed: int = 7) -> list[SearchRequest]:
 
 
 def whoosh_page(engine: SearchEngine, request: SearchRequest) -> list[tuple[str, float]]:
-    """The same page ranked by Whoosh's own searcher over the same matches."""
+    """The same page ranked by Whoosh's own searcher over the same matches, with
+    the plan's weights: the documents holding all words first, then the others."""
     snap = engine.snapshot()
     valid = validate(request, engine.settings)
-    plan = build_plan(valid.parsed, engine.ranking)
+    plan = build_plan(valid.parsed, engine.ranking, request.match)
     first = engine.search(request)
     if not plan.scored or request.sort != "relevance":
         return [(h["id"], h["score"]) for h in first["hits"]]
-    outcome = execute(
-        snap,
-        plan,
-        Filters(valid.start, valid.end, request.category),
-        relevance=True,
-        newest=True,
-        window=request.page * request.per_page,
-        time_limit=0,
-    )
-    query = wq.Or([wq.Term(f, t, boost=w) for f, t, w in plan.scored])
-    allowed = set(outcome.members.tolist())
     window = request.page * request.per_page
+
+    def matches(plan: QueryPlan) -> set[int]:
+        filters = Filters(valid.start, valid.end, request.category)
+        found = execute(snap, plan, filters, True, True, window, time_limit=0)
+        return set(found.members.tolist())
+
+    everything = matches(replace(plan, all_of=()))
+    counted = matches(plan)
+    tiers = [counted, everything - counted] if plan.all_first else [everything]
+    query = wq.Or([wq.Term(f, t, boost=w) for f, t, w in plan.scored])
     index = engine.directory.open_current()
-    with index.searcher(weighting=weighting(engine.ranking)) as searcher:
-        found = searcher.search(query, filter=allowed, limit=window) if allowed else []
-        page = list(found)[(request.page - 1) * request.per_page : window]
-        return [(hit["id"], round(hit.score, 4)) for hit in page]
+    with index.searcher(weighting=plan.params.weighting()) as searcher:
+        found: list[tuple[str, float]] = []
+        for allowed in tiers:
+            if allowed and len(found) < window:
+                hits = searcher.search(query, filter=allowed, limit=window - len(found))
+                found += [(hit["id"], round(hit.score, 4)) for hit in hits]
+        return found[(request.page - 1) * request.per_page : window]
 
 
 @pytest.fixture

@@ -30,7 +30,13 @@ from timkiem.errors import (
     InvalidParameter,
     TimkiemError,
 )
-from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, DEFAULT_SUGGESTIONS, FIRST_PAGE
+from timkiem.limits import (
+    DEFAULT_MATCH,
+    DEFAULT_PER_PAGE,
+    DEFAULT_SORT,
+    DEFAULT_SUGGESTIONS,
+    FIRST_PAGE,
+)
 from timkiem.logs import AccessLog
 from timkiem.metrics import UNMATCHED, Metrics
 from timkiem.openapi import openapi_document
@@ -84,6 +90,7 @@ class SearchResource(Readable):
             sort=req.get_param("sort", default=DEFAULT_SORT) or DEFAULT_SORT,
             page=whole_number(req, "page", FIRST_PAGE),
             per_page=whole_number(req, "per_page", DEFAULT_PER_PAGE),
+            match=req.get_param("match", default=DEFAULT_MATCH) or DEFAULT_MATCH,
         )
         resp.media = self.engine.search(request)
 

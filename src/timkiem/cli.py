@@ -21,10 +21,12 @@ from timkiem.export import export_line, stored_records
 from timkiem.indexer import FORMATS as INPUT_FORMATS
 from timkiem.indexer import Indexer, IngestReport
 from timkiem.limits import (
+    DEFAULT_MATCH,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     DEFAULT_SUGGESTIONS,
     FIRST_PAGE,
+    MATCHES,
     MAX_PER_PAGE,
     MAX_SUGGESTIONS,
     SORTS,
@@ -398,6 +400,14 @@ def stats(as_json: bool, settings: Settings) -> None:
     default=DEFAULT_PER_PAGE,
     show_default=True,
 )
+@click.option(
+    "--match",
+    type=click.Choice(MATCHES),
+    default=DEFAULT_MATCH,
+    show_default=True,
+    help="Count the hits holding all the words (the least telling dropped when too "
+    "few do), or any one of them.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
 @with_settings(*SEARCHING)
 def search(
@@ -408,6 +418,7 @@ def search(
     sort: str,
     page: int,
     per_page: int,
+    match: str,
     as_json: bool,
     settings: Settings,
 ) -> None:
@@ -420,6 +431,7 @@ def search(
         sort=sort,
         page=page,
         per_page=per_page,
+        match=match,
     )
     with _reported(), closing(SearchEngine(settings)) as engine:
         result = engine.search(request)
@@ -427,6 +439,9 @@ def search(
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     click.echo(f"{result['total']} result(s) in {result['took_ms']} ms")
+    dropped = result["applied"]["dropped"]
+    if dropped:
+        click.echo(f"(with all words but: {', '.join(dropped)})")
     for number, hit in enumerate(result["hits"], (page - 1) * per_page + 1):
         date = (hit["date"] or "")[:10]
         click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")

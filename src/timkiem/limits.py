@@ -5,6 +5,10 @@ from __future__ import annotations
 SORTS = ("relevance", "newest", "oldest")
 """Orders of hits; an empty query is listed newest first even under ``relevance``."""
 DEFAULT_SORT = "relevance"
+MATCHES = ("all", "any")
+"""Which words a counted hit holds: all of them (the least telling dropped when
+too few documents hold them all), or any one."""
+DEFAULT_MATCH = "all"
 FIRST_PAGE = 1
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100

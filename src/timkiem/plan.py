@@ -2,8 +2,13 @@
 
 Matching: a document matches when it holds any scored word (folded, in the
 title or the body), every adjacent pair of each quoted phrase (a one-word
-phrase: the word), and no excluded phrase. Scoring: the terms of
-:func:`timkiem.ranking.scored_terms`, with the BM25F parameters of the ranking.
+phrase: the word), and no excluded phrase. With ``match="all"`` the
+documents holding every required word (:func:`timkiem.ranking.required_words`)
+are the ones counted, and rank first unless the query is a question
+(:func:`timkiem.query_shape.is_question`); the engine drops the least telling
+of those words while too few documents hold them all. Scoring: the terms of
+:func:`timkiem.ranking.scored_terms` (titles weighted for a question or a
+headline), with the BM25F parameters of the ranking.
 """
 
 from __future__ import annotations
@@ -12,7 +17,16 @@ from collections.abc import Callable
 
 from timkiem.engine.executor import Clause, Key, QueryPlan
 from timkiem.query import ParsedQuery, Word
-from timkiem.ranking import RANKING, Ranking, bigram_terms, bm25_params, scored_terms, scored_words
+from timkiem.query_shape import is_question
+from timkiem.ranking import (
+    RANKING,
+    Ranking,
+    bigram_terms,
+    bm25_params,
+    required_words,
+    scored_terms,
+    scored_words,
+)
 from timkiem.schema import TEXT_FIELDS, folded_field, pair_field
 
 
@@ -28,8 +42,8 @@ def phrase_clause(words: list[Word]) -> Clause:
     return tuple(_anywhere(pair_field, pair) for pair in bigram_terms(words))
 
 
-def build_plan(parsed: ParsedQuery, ranking: Ranking = RANKING) -> QueryPlan:
-    """The engine's plan for ``parsed``."""
+def build_plan(parsed: ParsedQuery, ranking: Ranking = RANKING, match: str = "all") -> QueryPlan:
+    """The engine's plan for ``parsed``; ``match`` is "all" or "any"."""
     if parsed.is_empty:
         return QueryPlan(
             excluded=tuple(phrase_clause(w) for w in parsed.excluded),
@@ -37,10 +51,16 @@ def build_plan(parsed: ParsedQuery, ranking: Ranking = RANKING) -> QueryPlan:
         )
     words = scored_words(parsed, ranking)
     match_any = tuple(key for word in words for key in _anywhere(folded_field, word.folded))
+    question = is_question(parsed, ranking.question_words)
+    wanted = required_words(parsed, ranking) if match == "all" else []
     return QueryPlan(
-        scored=tuple(scored_terms(parsed, ranking)),
+        scored=tuple(scored_terms(parsed, ranking, question)),
         match_any=match_any,
         required=tuple(phrase_clause(p) for p in parsed.phrases),
         excluded=tuple(phrase_clause(w) for w in parsed.excluded),
         params=bm25_params(ranking),
+        all_of=tuple(_anywhere(folded_field, w.folded) for w in wanted),
+        all_names=tuple(w.accented for w in wanted),
+        min_all=ranking.min_all_matches,
+        all_first=not question or ranking.question_all_first > 0,
     )

@@ -38,6 +38,7 @@ class ParsedQuery:
     phrases: list[list[Word]] = field(default_factory=list)
     excluded: list[list[Word]] = field(default_factory=list)
     dropped: int = 0
+    asks: bool = False  # the text ends with a question mark
 
     @property
     def is_empty(self) -> bool:
@@ -49,6 +50,7 @@ class ParsedQuery:
             tuple(w.accented for w in self.words),
             tuple(tuple(w.accented for w in p) for p in self.phrases),
             tuple(tuple(w.accented for w in p) for p in self.excluded),
+            self.asks,
         )
 
 
@@ -59,7 +61,7 @@ def parse_query(text: str, max_terms: int = 32) -> ParsedQuery:
     constraint and adjacency; their words still score). A part that is only
     excluded terms matches nothing by itself.
     """
-    parsed = ParsedQuery()
+    parsed = ParsedQuery(asks=text.rstrip().endswith(("?", "？")))
     budget = max_terms
     for match in _PART.finditer(text):
         quoted = match.group(2) is not None

@@ -4,8 +4,9 @@ The words of a query typed without accents score in the folded fields; those
 of a query typed with accents score in the accented fields, and only a little
 in the folded ones (so exact accents rank first). Adjacent query words also
 score as a folded syllable pair; the function words of a question do not
-score. Weights and BM25 parameters are in :class:`Ranking`;
-``scripts/evaluate.py`` measures what they do.
+score. A query that reads as a question (:mod:`timkiem.query_shape`) weighs
+titles less than a few words of a headline do. Weights and BM25 parameters
+are in :class:`Ranking`; ``scripts/evaluate.py`` measures what they do.
 """
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ class Ranking:
     # other words are weighted by ``function_words`` (0: not scored).
     function_words: float = 0.0
     min_content: int = 2
+    # A query of ``question_words`` words or more, or with a question word or
+    # "?", is a question: its answer is in an article's body, which its title
+    # may not name, so the title weighs ``question_title`` (not ``title``).
+    question_words: int = 7
+    question_title: float = 1.0
+    # Matching "all": documents holding every content word rank first and are
+    # counted; the least telling words are dropped while fewer than
+    # ``min_all_matches`` documents hold all the others.
+    min_all_matches: int = 1
+    # A question's words are not all in its answer: its documents holding
+    # them all are counted but rank by score among the others (0), not first.
+    question_all_first: int = 0
 
 
 RANKING = Ranking()
@@ -54,6 +67,11 @@ FUNCTION_WORDS = frozenset(
     là của có được như trong khi về với thì ở những các cho theo để này và từ
     tại hoặc hay mà một đã đang sẽ bị do vì nếu rằng cũng đó ấy đây
     """.split()
+)
+# Folded forms that are nearly always a function word ("cua" could be "cua",
+# a crab, but hardly ever is in news); "co", "la", "bao"... are not here.
+FOLDED_FUNCTION_WORDS = frozenset(
+    "cua duoc nhung cac nay va voi hoac mot rang khong gi nhieu".split()
 )
 
 
@@ -87,9 +105,28 @@ def scored_words(parsed: ParsedQuery, ranking: Ranking = RANKING) -> list[Word]:
     return [word for word, weight in _word_weights(parsed, ranking) if weight > 0]
 
 
-def scored_terms(parsed: ParsedQuery, ranking: Ranking = RANKING) -> list[tuple[str, str, float]]:
+def required_words(parsed: ParsedQuery, ranking: Ranking = RANKING) -> list[Word]:
+    """The words a document must hold to match "all": the scored words but
+    function words (folded: only those whose folded form is rarely anything
+    else), once each; all scored words when that leaves none."""
+    exact = any(w.has_accents for w in parsed.words)
+    words = scored_words(parsed, ranking)
+    found: dict[str, Word] = {}
+    for word in words:
+        minor = word.accented in FUNCTION_WORDS if exact else word.folded in FOLDED_FUNCTION_WORDS
+        if not minor:
+            found.setdefault(word.folded, word)
+    if not found:
+        for word in words:
+            found.setdefault(word.folded, word)
+    return list(found.values())
+
+
+def scored_terms(
+    parsed: ParsedQuery, ranking: Ranking = RANKING, question: bool = False
+) -> list[tuple[str, str, float]]:
     """``(field, text, boost)`` of each term whose BM25F score orders relevance
-    results, in the order their scores add up."""
+    results, in the order their scores add up; titles weigh less in a question."""
     terms: list[tuple[str, str, float]] = []
     seen: set[tuple[str, str]] = set()
 
@@ -98,7 +135,8 @@ def scored_terms(parsed: ParsedQuery, ranking: Ranking = RANKING) -> list[tuple[
             seen.add((field, text))
             terms.append((field, text, boost))
 
-    weights = {"title": ranking.title, "body": ranking.body}
+    title = ranking.question_title if question else ranking.title
+    weights = {"title": title, "body": ranking.body}
     exact = any(w.has_accents for w in parsed.words)
     words = _word_weights(parsed, ranking)
     for name in TEXT_FIELDS:

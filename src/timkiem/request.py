@@ -9,9 +9,11 @@ from timkiem.config import Settings
 from timkiem.dates import parse_range_bound
 from timkiem.errors import InvalidParameter
 from timkiem.limits import (
+    DEFAULT_MATCH,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     FIRST_PAGE,
+    MATCHES,
     MAX_CATEGORIES,
     MAX_PER_PAGE,
     SORTS,
@@ -36,6 +38,7 @@ class SearchRequest:
     sort: str = DEFAULT_SORT
     page: int = FIRST_PAGE
     per_page: int = DEFAULT_PER_PAGE
+    match: str = DEFAULT_MATCH
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class ValidRequest:
     def key(self) -> tuple[object, ...]:
         """Equal for requests that give the same results."""
         r = self.request
-        parts = (self.start, self.end, self.categories, r.sort, r.page, r.per_page)
+        parts = (self.start, self.end, self.categories, r.sort, r.page, r.per_page, r.match)
         return (self.parsed.key(), *parts)
 
 
@@ -66,6 +69,10 @@ def validate(request: SearchRequest, settings: Settings) -> ValidRequest:
         raise InvalidParameter("q", f"is {length} characters long; the limit is {limit}")
     if request.sort not in SORTS:
         raise InvalidParameter("sort", f"must be one of {', '.join(SORTS)}, not {request.sort!r}")
+    if request.match not in MATCHES:
+        raise InvalidParameter(
+            "match", f"must be one of {', '.join(MATCHES)}, not {request.match!r}"
+        )
     if not 1 <= request.per_page <= MAX_PER_PAGE:
         raise InvalidParameter("per_page", f"must be between 1 and {MAX_PER_PAGE}")
     if request.page < 1:

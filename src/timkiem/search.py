@@ -175,9 +175,10 @@ class SearchEngine:
     def _answer(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
         request, parsed = valid.request, valid.parsed
         window = request.page * request.per_page
+        plan = build_plan(parsed, self.ranking, request.match)
         outcome = execute(
             snap,
-            build_plan(parsed, self.ranking),
+            plan,
             Filters(valid.start, valid.end, valid.categories),
             relevance=request.sort == "relevance",
             newest=request.sort != "oldest",
@@ -205,6 +206,8 @@ class SearchEngine:
                 "from": None if valid.start is None else day_of(valid.start),
                 "to": None if valid.end is None else day_of(valid.end),
                 "category": applied_categories(snap, valid.categories),
+                "match": request.match,
+                "dropped": [plan.all_names[n] for n in outcome.dropped],
             },
         }
         if outcome.partial:

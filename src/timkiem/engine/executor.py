@@ -32,8 +32,14 @@ class QueryPlan:
     """What to run: scored terms (in order), and which documents match.
 
     A document matches when it holds any of ``match_any`` (every document
-    when ``match_any`` is empty and ``match_all`` is false), every clause of
-    ``required`` and no clause of ``excluded``.
+    when ``match_any`` is empty), every clause of ``required`` and no clause
+    of ``excluded``. Of the matches, those holding a key of every group of
+    ``all_of`` are counted and rank first, the others follow; while fewer
+    than ``min_all`` matches hold them all, a group no match holds, else the
+    group most matches hold (the least telling word; the later one of a tie),
+    is dropped. ``all_names``
+    name the groups, to report the dropped ones. With ``all_first`` false the
+    counted documents do not rank first: every match ranks by score alone.
     """
 
     scored: tuple[tuple[str, str, float], ...] = ()
@@ -41,6 +47,10 @@ class QueryPlan:
     required: tuple[Clause, ...] = ()
     excluded: tuple[Clause, ...] = ()
     params: BM25Params = field(default_factory=lambda: BM25Params(1.2, 0.75))
+    all_of: tuple[tuple[Key, ...], ...] = ()
+    all_names: tuple[str, ...] = ()
+    min_all: int = 1
+    all_first: bool = True
 
     @property
     def is_empty(self) -> bool:
@@ -52,6 +62,9 @@ class QueryPlan:
             found[(f, t)] = None
         for key in self.match_any:
             found[key] = None
+        for group in self.all_of:
+            for key in group:
+                found[key] = None
         for clause in self.required + self.excluded:
             for group in clause:
                 for key in group:
@@ -71,13 +84,15 @@ class Filters:
 
 @dataclass
 class Outcome:
-    """The matching documents, the first ``window`` of them in order, and whether that
-    order is by score (else by date)."""
+    """The counted documents (those holding all words, or every match), the
+    first ``window`` of all matches in order, whether that order is by score
+    (else by date), and the ``all_of`` groups dropped."""
 
     members: Members
     ranked: list[tuple[int, float | None]]
     partial: bool = False
     by_score: bool = False
+    dropped: list[int] = field(default_factory=list)
 
 
 class Lookup:
@@ -250,10 +265,16 @@ def execute(
     """Match ``plan`` under ``filters``; rank the first ``window`` by relevance
     (when asked and the plan scores anything) or by date."""
     lookup = Lookup(snap, plan.keys())
+    groups = [lookup.docs_mask(group) for group in plan.all_of]
     if plan.is_empty:
         final = snap.live.copy()
     else:
-        final = lookup.docs_mask(plan.match_any) & snap.live
+        # the words of every all_of group are matched words: their postings are read once
+        grouped = {key for group in plan.all_of for key in group}
+        final = lookup.docs_mask([k for k in plan.match_any if k not in grouped])
+        for mask in groups:
+            final |= mask
+        final &= snap.live
     for clause in plan.required:
         final &= lookup.clause_mask(clause)
     if filters.start is not None or filters.end is not None:
@@ -264,23 +285,55 @@ def execute(
         final &= snap.categories([wanted] if isinstance(wanted, str) else wanted)
     for clause in plan.excluded:
         final &= ~lookup.clause_mask(clause)
-    members = np.flatnonzero(final)
+    counted, dropped = holding_all(groups, plan.min_all, final)
+    members = np.flatnonzero(counted)
+    ranked: list[tuple[int, float | None]]
     if not relevance or plan.is_empty or not plan.scored:
-        return Outcome(members, by_date(snap, final, window, newest))
-    if not len(members):
-        return Outcome(members, [], by_score=True)
+        ranked = by_date(snap, counted, window, newest)
+        if len(ranked) < window and dropped is not None:
+            ranked += by_date(snap, final & ~counted, window - len(ranked), newest)
+        return Outcome(members, ranked, dropped=dropped or [])
+    if not final.any():
+        return Outcome(members, [], by_score=True, dropped=dropped or [])
     deadline = time.monotonic() + time_limit if time_limit > 0 else None
     total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
-    ranked: list[tuple[int, float | None]] = [
-        (doc, score) for doc, score in best_of(members, total[members], window)
-    ]
+    first = members if plan.all_first or dropped is None else np.flatnonzero(final)
+    ranked = [(doc, score) for doc, score in best_of(first, total[first], window)]
+    if len(ranked) < window and dropped is not None and plan.all_first:
+        others = np.flatnonzero(final & ~counted)
+        ranked += best_of(others, total[others], window - len(ranked))
     if partial and len(ranked) < window:
         # Time ran out with part of the window ranked: fill it with the other
         # matches, unranked (newest first), never a blank page.
         rest = final.copy()
         rest[[doc for doc, _ in ranked]] = False
         ranked.extend(by_date(snap, rest, window - len(ranked), newest=True))
-    return Outcome(members, ranked, partial, by_score=True)
+    return Outcome(members, ranked, partial, by_score=True, dropped=dropped or [])
+
+
+def holding_all(
+    groups: list[Mask], min_all: int, final: Mask
+) -> tuple[Mask, list[int] | None]:
+    """The matches holding every group left (each the documents holding any
+    key of an ``all_of`` group), and the groups dropped while fewer than
+    ``min_all`` matches hold them all (None: no group, every match counts)."""
+    if not groups:
+        return final, None
+    kept = list(range(len(groups)))
+    dropped: list[int] = []
+    counts: list[int] = []
+    while True:
+        counted = final.copy()
+        for n in kept:
+            counted &= groups[n]
+        if len(kept) <= 1 or np.count_nonzero(counted) >= min_all:
+            return counted, dropped
+        if not counts:  # only a query whose words no match holds all of gets here
+            counts = [int(np.count_nonzero(group & final)) for group in groups]
+        # a word no match holds goes first (a typo), then the commonest
+        least = max(kept, key=lambda n: (counts[n] == 0, counts[n], n))
+        kept.remove(least)
+        dropped.append(least)
 
 
 def by_date(
