@@ -39,6 +39,11 @@ class Ranking:
     # other words are weighted by ``function_words`` (0: not scored).
     function_words: float = 0.0
     min_content: int = 2
+    # Another form of typed words (timkiem.expansion) scores this share of
+    # the typed form: a synonym ("Ủy ban nhân dân" for "UBND"), a spelling
+    # variant ("kĩ" for "kỹ").
+    synonym: float = 0.5
+    variant: float = 0.6
 
 
 RANKING = Ranking()

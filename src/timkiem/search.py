@@ -29,13 +29,17 @@ from timkiem.dates import isoformat
 from timkiem.engine.damage import is_damage
 from timkiem.engine.executor import Filters, execute
 from timkiem.engine.snapshot import SegmentStore, Snapshot
-from timkiem.errors import ArticleNotFound, IndexUnavailable
+from timkiem.errors import ArticleNotFound, IndexUnavailable, TimkiemError
+from timkiem.exact import exact_plan
+from timkiem.expansion import expand_plan
 from timkiem.plan import build_plan
 from timkiem.ranking import RANKING, Ranking, weighting
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import by_count, facets, hit, stored_record
 from timkiem.schema import SCORED_FIELDS
 from timkiem.storage import IndexDirectory
+from timkiem.synonyms import ABBREVIATIONS, Synonyms, load_synonyms
+from timkiem.variants import NAME_VARIANTS
 
 __all__ = ["SORTS", "SearchEngine", "SearchRequest"]
 
@@ -58,6 +62,11 @@ class SearchEngine:
         self._results: LRUCache[tuple[object, ...], dict[str, Any]] = LRUCache(0)
         self._swap = threading.Lock()
         self._checked: tuple[int | None, Snapshot | None] = (None, None)
+        self.synonyms = self._load_synonyms()  # a bad file stops the start (ConfigError)
+
+    def _load_synonyms(self) -> Synonyms:
+        """The built-in groups and those of the ``synonyms_file`` setting."""
+        return load_synonyms(self.settings.synonyms_file, (ABBREVIATIONS, NAME_VARIANTS))
 
     # -- index state -----------------------------------------------------------
 
@@ -83,9 +92,21 @@ class SearchEngine:
                     f"({type(exc).__name__}: {exc}); rebuild it with 'timkiem reindex FILE'"
                 ) from None
             self.store.keep_only(snap.segment_keys())
+            if self._snapshot is not None and self._snapshot.generation != generation:
+                self._reload_synonyms()
             self._snapshot = snap
             self._results = LRUCache(self.settings.cache_size)
             return snap
+
+    def _reload_synonyms(self) -> None:
+        """Read the synonyms file again (a reindex switched generations); a file
+        that has become bad is logged and the groups read before are kept."""
+        if not self.settings.synonyms_file:
+            return
+        try:
+            self.synonyms = self._load_synonyms()
+        except TimkiemError as exc:
+            log.error("the synonyms file was not reloaded: %s", exc)
 
     def _unchanged(self, snap: Snapshot) -> bool:
         """Whether ``snap`` is still the generation's latest commit.
@@ -152,9 +173,10 @@ class SearchEngine:
     def _run(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
         request, parsed = valid.request, valid.parsed
         window = request.page * request.per_page
+        plan = expand_plan(build_plan(parsed, self.ranking), parsed, self.synonyms, self.ranking)
         outcome = execute(
             snap,
-            build_plan(parsed, self.ranking),
+            exact_plan(plan, parsed),
             Filters(valid.start, valid.end, request.category),
             relevance=request.sort == "relevance",
             newest=request.sort != "oldest",

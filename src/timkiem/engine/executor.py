@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -27,13 +27,22 @@ Key = tuple[str, str]  # (field, term text)
 Clause = tuple[tuple[Key, ...], ...]  # every group must match; a group matches by any key
 
 
+class Verifier(Protocol):
+    """A last check of the matching documents that the index alone cannot make."""
+
+    def __call__(self, snap: Snapshot, final: Mask, deadline: float | None) -> tuple[Mask, bool]:
+        """The documents of ``final`` that pass, and whether every one was checked
+        before ``deadline`` (those left unchecked are kept)."""
+        ...
+
+
 @dataclass(frozen=True)
 class QueryPlan:
     """What to run: scored terms (in order), and which documents match.
 
-    A document matches when it holds any of ``match_any`` (every document
-    when ``match_any`` is empty and ``match_all`` is false), every clause of
-    ``required`` and no clause of ``excluded``.
+    A document matches when it holds any of ``match_any`` or matches any clause
+    of ``match_also`` (every document when both are empty), every clause of
+    ``required``, no clause of ``excluded``, and passes ``verify``.
     """
 
     scored: tuple[tuple[str, str, float], ...] = ()
@@ -41,6 +50,9 @@ class QueryPlan:
     required: tuple[Clause, ...] = ()
     excluded: tuple[Clause, ...] = ()
     params: BM25Params = field(default_factory=lambda: BM25Params(1.2, 0.75))
+    # other ways to match than ``match_any`` (a word's synonyms and variants)
+    match_also: tuple[Clause, ...] = ()
+    verify: Verifier | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -52,7 +64,7 @@ class QueryPlan:
             found[(f, t)] = None
         for key in self.match_any:
             found[key] = None
-        for clause in self.required + self.excluded:
+        for clause in self.required + self.excluded + self.match_also:
             for group in clause:
                 for key in group:
                     found[key] = None
@@ -246,11 +258,15 @@ def execute(
 ) -> Outcome:
     """Match ``plan`` under ``filters``; rank the first ``window`` by relevance
     (when asked and the plan scores anything) or by date."""
+    began = time.monotonic()
     lookup = Lookup(snap, plan.keys())
     if plan.is_empty:
         final = snap.live.copy()
     else:
-        final = lookup.docs_mask(plan.match_any) & snap.live
+        final = lookup.docs_mask(plan.match_any)
+        for clause in plan.match_also:
+            final |= lookup.clause_mask(clause)
+        final &= snap.live
     for clause in plan.required:
         final &= lookup.clause_mask(clause)
     if filters.start is not None or filters.end is not None:
@@ -260,12 +276,16 @@ def execute(
         final &= snap.category(filters.category)
     for clause in plan.excluded:
         final &= ~lookup.clause_mask(clause)
+    # the time limit covers the verification and the ranking
+    deadline = began + time_limit if time_limit > 0 else None
+    checked = True
+    if plan.verify is not None:
+        final, checked = plan.verify(snap, final, deadline)
     members = np.flatnonzero(final)
     if not relevance or plan.is_empty or not plan.scored:
-        return Outcome(members, by_date(snap, final, window, newest))
+        return Outcome(members, by_date(snap, final, window, newest), not checked)
     if not len(members):
-        return Outcome(members, [])
-    deadline = time.monotonic() + time_limit if time_limit > 0 else None
+        return Outcome(members, [], not checked)
     total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
     ranked: list[tuple[int, float | None]] = [
         (doc, score) for doc, score in best_of(members, total[members], window)
@@ -276,7 +296,7 @@ def execute(
         rest = final.copy()
         rest[[doc for doc, _ in ranked]] = False
         ranked.extend(by_date(snap, rest, window - len(ranked), newest=True))
-    return Outcome(members, ranked, partial)
+    return Outcome(members, ranked, partial or not checked)
 
 
 def by_date(

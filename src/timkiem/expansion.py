@@ -1,0 +1,129 @@
+"""Query expansion: other forms of the query's words, searched at query time.
+
+A run of query words that spells a form of a synonym group ("UBND", or
+"Ủy ban nhân dân") also matches the group's other forms, and a word with a
+spelling variant ("kỹ", "05CT") also matches the variant
+(:mod:`timkiem.synonyms`, :mod:`timkiem.variants`). An other form of several
+syllables matches as a phrase: every adjacent folded pair, never the
+syllables scattered. It scores below the typed form (the ``synonym`` and
+``variant`` weights of :class:`timkiem.ranking.Ranking`, shared among its
+terms), so documents with what was typed rank first; its pairs with the
+query's neighbouring words score as the typed words' pairs do. Quoted parts
+are searched as typed and never expanded. Nothing here needs a reindex.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from timkiem.analysis import fold
+from timkiem.engine.executor import QueryPlan
+from timkiem.plan import phrase_clause
+from timkiem.query import ParsedQuery, Word
+from timkiem.ranking import RANKING, Ranking, bigram_terms, scored_words
+from timkiem.schema import TEXT_FIELDS, accented_field, folded_field, pair_field
+from timkiem.synonyms import Synonyms
+from timkiem.variants import glued_code, iy_variant, split_code
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another way of writing ``words[start:end]`` of a query."""
+
+    start: int
+    end: int
+    words: tuple[Word, ...]
+    weight: float  # of the alternative as a whole, against 1 for the typed form
+
+
+def _word(text: str) -> Word:
+    return Word(text, fold(text))
+
+
+def alternatives(
+    parsed: ParsedQuery, synonyms: Synonyms, ranking: Ranking = RANKING
+) -> list[Alternative]:
+    """The other forms of the unquoted words of ``parsed``: synonyms (the
+    longest form at each place), then i/y and code variants of single words."""
+    words = parsed.words
+    quoted = {n for start, end in parsed.quoted for n in range(start, end)}
+    scored = {w.folded for w in scored_words(parsed, ranking)}
+    found: list[Alternative] = []
+    start = 0
+    while start < len(words):
+        if start in quoted:
+            start += 1
+            continue
+        length, others = synonyms.forms_at(words, start)
+        end = start + length
+        if length and not quoted.intersection(range(start, end)):
+            found.extend(
+                Alternative(start, end, tuple(form.words), ranking.synonym) for form in others
+            )
+            start = end
+            continue
+        start += 1
+    for n, word in enumerate(words):
+        if n in quoted or word.folded not in scored:
+            continue
+        variant = iy_variant(word.accented)
+        if variant is not None:
+            found.append(Alternative(n, n + 1, (_word(variant),), ranking.variant))
+        split = split_code(word.accented)
+        if split is not None:
+            found.append(Alternative(n, n + 1, tuple(map(_word, split)), ranking.variant))
+        if n + 1 < len(words) and n + 1 not in quoted:
+            glued = glued_code(word, words[n + 1])
+            if glued is not None:
+                found.append(Alternative(n, n + 2, (_word(glued),), ranking.variant))
+    return found
+
+
+def expand_plan(
+    plan: QueryPlan, parsed: ParsedQuery, synonyms: Synonyms, ranking: Ranking = RANKING
+) -> QueryPlan:
+    """``plan`` that also matches and scores the alternatives of ``parsed``."""
+    if plan.is_empty:
+        return plan
+    found = alternatives(parsed, synonyms, ranking)
+    if not found:
+        return plan
+    weights = {"title": ranking.title, "body": ranking.body}
+    seen = {(f, t) for f, t, _ in plan.scored}
+    extra: list[tuple[str, str, float]] = []
+
+    def add(field: str, text: str, boost: float) -> None:
+        if boost > 0 and (field, text) not in seen:
+            seen.add((field, text))
+            extra.append((field, text, boost))
+
+    words = parsed.words
+    for alt in found:
+        typed = words[alt.start : alt.end]
+        exact = any(w.has_accents for w in typed)
+        # the pairs the alternative makes with the query's words on either side
+        context = list(alt.words)
+        if alt.start > 0:
+            context.insert(0, words[alt.start - 1])
+        if alt.end < len(words):
+            context.append(words[alt.end])
+        inner = bigram_terms(list(alt.words))
+        for name in TEXT_FIELDS:
+            weight = weights[name] * alt.weight
+            if inner:
+                for pair in inner:
+                    add(pair_field(name), pair, weight / len(inner))
+            elif exact:
+                add(accented_field(name), alt.words[0].accented, weight * ranking.accented)
+                add(folded_field(name), alt.words[0].folded, weight * ranking.folded)
+            else:
+                add(folded_field(name), alt.words[0].folded, weight)
+            for pair in bigram_terms(context):
+                if pair not in inner:
+                    add(pair_field(name), pair, weight * ranking.bigram)
+    clauses = tuple(dict.fromkeys(phrase_clause(list(alt.words)) for alt in found))
+    return replace(
+        plan,
+        scored=plan.scored + tuple(extra),
+        match_also=plan.match_also + clauses,
+    )
