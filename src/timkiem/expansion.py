@@ -5,9 +5,10 @@ A run of query words that spells a form of a synonym group ("UBND", or
 spelling variant ("kỹ", "05CT") also matches the variant
 (:mod:`timkiem.synonyms`, :mod:`timkiem.variants`). An other form of several
 syllables matches as a phrase: every adjacent folded pair, never the
-syllables scattered. It scores below the typed form (the ``synonym`` and
-``variant`` weights of :class:`timkiem.ranking.Ranking`, shared among its
-terms), so documents with what was typed rank first; its pairs with the
+syllables scattered. It scores below the typed form: the ``synonym`` or
+``variant`` share of :class:`timkiem.ranking.Ranking` of what the typed
+words and their pairs weigh, spread over its terms, so documents with what was typed rank
+first; its pairs with the
 query's neighbouring words score as the typed words' pairs do. Quoted parts
 are searched as typed and never expanded. Nothing here needs a reindex.
 """
@@ -33,11 +34,17 @@ class Alternative:
     start: int
     end: int
     words: tuple[Word, ...]
-    weight: float  # of the alternative as a whole, against 1 for the typed form
+    # of the alternative as a whole, against 1 for one typed word
+    weight: float
 
 
 def _word(text: str) -> Word:
     return Word(text, fold(text))
+
+
+def _span(length: int, ranking: Ranking) -> float:
+    """What ``length`` adjacent typed words weigh: each word and each pair."""
+    return length + ranking.bigram * (length - 1)
 
 
 def alternatives(
@@ -58,7 +65,8 @@ def alternatives(
         end = start + length
         if length and not quoted.intersection(range(start, end)):
             found.extend(
-                Alternative(start, end, tuple(form.words), ranking.synonym) for form in others
+                Alternative(start, end, tuple(form.words), ranking.synonym * _span(length, ranking))
+                for form in others
             )
             start = end
             continue
@@ -75,7 +83,9 @@ def alternatives(
         if n + 1 < len(words) and n + 1 not in quoted:
             glued = glued_code(word, words[n + 1])
             if glued is not None:
-                found.append(Alternative(n, n + 2, (_word(glued),), ranking.variant))
+                found.append(
+                    Alternative(n, n + 2, (_word(glued),), ranking.variant * _span(2, ranking))
+                )
     return found
 
 
