@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from falcon.testing import TestClient
 
 from conftest import ROOT, corpus_file, make_settings, write_jsonl
 from timkiem.engine.snapshot import Snapshot
@@ -146,3 +147,12 @@ def test_the_evaluation_script_runs_on_a_slice_of_the_news() -> None:
         done.stdout + done.stderr
     )
     assert done.returncode == 0
+
+
+def test_over_http_on_the_sample_articles(client: TestClient) -> None:
+    exact = client.simulate_get("/search", params={"q": '"bạc"'}).json
+    assert [h["id"] for h in exact["hits"]] == ["bk-0013"] and exact["total"] == 1
+    loose = client.simulate_get("/search", params={"q": "bạc"}).json
+    assert loose["total"] > 40  # every "Bắc" of Bắc Kạn as well
+    both = client.simulate_get("/search", params={"q": '"UBND tỉnh" "Bắc Kạn"'}).json
+    assert {h["id"] for h in both["hits"]} == {"bk-0044", "bk-0023"} and both["total"] == 2

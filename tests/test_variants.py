@@ -30,6 +30,7 @@ RECORDS = [
     {"id": "ct-glued", "title": "Quán triệt Chỉ thị 05CT/TW", "body": FILLER},
     {"id": "ct-other", "title": "Chỉ thị 06-CT/TW", "body": FILLER},
     {"id": "daklak", "title": "Mưa lớn ở Đắc Lắc", "body": FILLER},
+    {"id": "li-other", "title": "Lì xì đầu năm", "body": FILLER},
 ]
 
 
@@ -108,6 +109,13 @@ def test_both_spellings_are_found_the_typed_one_first(
     found = ids(engine, q)
     assert found[0] == first
     assert also in found[:2]
+
+
+def test_the_variant_of_a_word_typed_with_accents_keeps_its_accents(
+    engine: SearchEngine,
+) -> None:
+    assert set(ids(engine, "lý")) == {"ly-y", "ly-i"}  # "lí", never "lì"
+    assert "li-other" in ids(engine, "ly")  # typed without accents: every li
 
 
 def test_i_y_variants_of_single_words(engine: SearchEngine) -> None:

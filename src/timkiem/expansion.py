@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from timkiem.analysis import fold
-from timkiem.engine.executor import QueryPlan
+from timkiem.engine.executor import Clause, QueryPlan
 from timkiem.plan import phrase_clause
 from timkiem.query import ParsedQuery, Word
 from timkiem.ranking import RANKING, Ranking, bigram_terms, scored_words
@@ -36,6 +36,9 @@ class Alternative:
     words: tuple[Word, ...]
     # of the alternative as a whole, against 1 for one typed word
     weight: float
+    # matched in the accented fields (an i/y variant of a word typed with accents:
+    # "lí" for "lý", not every "li", "lì", "lị")
+    accented: bool = False
 
 
 def _word(text: str) -> Word:
@@ -76,7 +79,10 @@ def alternatives(
             continue
         variant = iy_variant(word.accented)
         if variant is not None:
-            found.append(Alternative(n, n + 1, (_word(variant),), ranking.variant))
+            alternative = Alternative(
+                n, n + 1, (_word(variant),), ranking.variant, accented=word.has_accents
+            )
+            found.append(alternative)
         split = split_code(word.accented)
         if split is not None:
             found.append(Alternative(n, n + 1, tuple(map(_word, split)), ranking.variant))
@@ -87,6 +93,13 @@ def alternatives(
                     Alternative(n, n + 2, (_word(glued),), ranking.variant * _span(2, ranking))
                 )
     return found
+
+
+def _clause(alt: Alternative) -> Clause:
+    """The documents holding ``alt``: its pairs, or its one syllable."""
+    if alt.accented and len(alt.words) == 1:
+        return (tuple((accented_field(name), alt.words[0].accented) for name in TEXT_FIELDS),)
+    return phrase_clause(list(alt.words))
 
 
 def expand_plan(
@@ -131,7 +144,7 @@ def expand_plan(
             for pair in bigram_terms(context):
                 if pair not in inner:
                     add(pair_field(name), pair, weight * ranking.bigram)
-    clauses = tuple(dict.fromkeys(phrase_clause(list(alt.words)) for alt in found))
+    clauses = tuple(dict.fromkeys(_clause(alt) for alt in found))
     return replace(
         plan,
         scored=plan.scored + tuple(extra),
