@@ -5,8 +5,8 @@ A run of query words that spells a form of a synonym group ("UBND", or
 spelling variant ("kỹ", "05CT") also matches the variant
 (:mod:`timkiem.synonyms`, :mod:`timkiem.variants`). An other form of several
 syllables matches as a phrase: every adjacent folded pair, never the
-syllables scattered. It scores below the typed form: the ``synonym`` or
-``variant`` share of :class:`timkiem.ranking.Ranking` of what the typed
+syllables scattered. It scores below the typed form: the ``synonym``,
+``variant`` or ``code`` share of :class:`timkiem.ranking.Ranking` of what the typed
 words and their pairs weigh, spread over its terms, so documents with what was typed rank
 first; its pairs with the
 query's neighbouring words score as the typed words' pairs do. Quoted parts
@@ -85,12 +85,12 @@ def alternatives(
             found.append(alternative)
         split = split_code(word.accented)
         if split is not None:
-            found.append(Alternative(n, n + 1, tuple(map(_word, split)), ranking.variant))
+            found.append(Alternative(n, n + 1, tuple(map(_word, split)), ranking.code))
         if n + 1 < len(words) and n + 1 not in quoted:
             glued = glued_code(word, words[n + 1])
             if glued is not None:
                 found.append(
-                    Alternative(n, n + 2, (_word(glued),), ranking.variant * _span(2, ranking))
+                    Alternative(n, n + 2, (_word(glued),), ranking.code * _span(2, ranking))
                 )
     return found
 
