@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conftest import make_settings, write_jsonl
+from conftest import analyze, make_settings, write_jsonl
+from timkiem.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
 from timkiem.cli import cli
 from timkiem.errors import ConfigError
 from timkiem.indexer import Indexer
@@ -58,6 +60,15 @@ def engine(corpus: Path) -> Iterator[SearchEngine]:
 
 
 # -- the list and the file ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["TP.HCM", "TP HCM", "TP. HCM", "tp-hcm"])
+def test_the_analyzer_splits_abbreviations_at_punctuation(text: str) -> None:
+    nfd = unicodedata.normalize("NFD", f"{text} và HĐND")
+    assert analyze(folded_analyzer(), nfd) == ["tp", "hcm", "va", "hdnd"]
+    assert analyze(accented_analyzer(), nfd) == ["tp", "hcm", "và", "hđnd"]
+    assert analyze(bigram_analyzer(), nfd) == ["tp_hcm", "hcm_va", "va_hdnd"]
+    assert analyze(folded_analyzer(), "TPHCM") == ["tphcm"]  # one syllable: a form of its own
 
 
 def test_forms_are_their_syllables_whatever_the_punctuation() -> None:
