@@ -14,7 +14,6 @@ from timkiem.analysis import fold
 from timkiem.config import Settings
 from timkiem.engine.executor import Filters, execute
 from timkiem.indexer import Indexer
-from timkiem.plan import build_plan
 from timkiem.ranking import weighting
 from timkiem.request import validate
 from timkiem.search import SearchEngine, SearchRequest
@@ -46,7 +45,7 @@ def whoosh_page(engine: SearchEngine, request: SearchRequest) -> list[tuple[str,
     """The same page ranked by Whoosh's own searcher over the same matches."""
     snap = engine.snapshot()
     valid = validate(request, engine.settings)
-    plan = build_plan(valid.parsed, engine.ranking)
+    plan = engine.plan(valid.parsed)
     first = engine.search(request)
     if not plan.scored or request.sort != "relevance":
         return [(h["id"], h["score"]) for h in first["hits"]]

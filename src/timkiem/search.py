@@ -27,12 +27,13 @@ from timkiem.cache import LRUCache
 from timkiem.config import Settings
 from timkiem.dates import isoformat
 from timkiem.engine.damage import is_damage
-from timkiem.engine.executor import Filters, execute
+from timkiem.engine.executor import Filters, QueryPlan, execute
 from timkiem.engine.snapshot import SegmentStore, Snapshot
 from timkiem.errors import ArticleNotFound, IndexUnavailable, TimkiemError
 from timkiem.exact import exact_plan
 from timkiem.expansion import expand_plan
 from timkiem.plan import build_plan
+from timkiem.query import ParsedQuery
 from timkiem.ranking import RANKING, Ranking, weighting
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import by_count, facets, hit, stored_record
@@ -170,13 +171,18 @@ class SearchEngine:
         result["took_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
 
+    def plan(self, parsed: ParsedQuery) -> QueryPlan:
+        """The engine's plan for ``parsed``: its words, their synonyms and
+        variants (``timkiem.expansion``), and exact accents (``timkiem.exact``)."""
+        plan = build_plan(parsed, self.ranking)
+        return exact_plan(expand_plan(plan, parsed, self.synonyms, self.ranking), parsed)
+
     def _run(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
         request, parsed = valid.request, valid.parsed
         window = request.page * request.per_page
-        plan = expand_plan(build_plan(parsed, self.ranking), parsed, self.synonyms, self.ranking)
         outcome = execute(
             snap,
-            exact_plan(plan, parsed),
+            self.plan(parsed),
             Filters(valid.start, valid.end, request.category),
             relevance=request.sort == "relevance",
             newest=request.sort != "oldest",
