@@ -136,3 +136,10 @@ def test_every_writing_of_a_code_finds_the_others(engine: SearchEngine) -> None:
 def test_built_in_place_name_variants(engine: SearchEngine) -> None:
     assert "daklak" in ids(engine, "Đắk Lắk")
     assert "daklak" in ids(engine, "dak lak")
+
+
+def test_only_code_like_letters_glue_or_split() -> None:
+    assert split_code("200mg") == ("200", "mg")
+    assert split_code("1thang") is None
+    assert glued_code(Word("1", "1"), Word("tuan", "tuan")) is None
+    assert glued_code(Word("100", "100"), Word("nđ", "nd")) == "100nđ"

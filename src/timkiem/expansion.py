@@ -57,7 +57,6 @@ def alternatives(
     longest form at each place), then i/y and code variants of single words."""
     words = parsed.words
     quoted = {n for start, end in parsed.quoted for n in range(start, end)}
-    scored = {w.folded for w in scored_words(parsed, ranking)}
     found: list[Alternative] = []
     start = 0
     while start < len(words):
@@ -74,24 +73,28 @@ def alternatives(
             start = end
             continue
         start += 1
+    scored: set[str] | None = None
     for n, word in enumerate(words):
-        if n in quoted or word.folded not in scored:
+        if n in quoted:
             continue
         variant = iy_variant(word.accented)
+        split = split_code(word.accented)
+        glued = glued_code(word, words[n + 1]) if n + 1 < len(words) else None
+        if variant is None and split is None and glued is None:
+            continue
+        if scored is None:
+            scored = {w.folded for w in scored_words(parsed, ranking)}
+        if word.folded not in scored:  # a function word a question drops
+            continue
         if variant is not None:
             alternative = Alternative(
                 n, n + 1, (_word(variant),), ranking.variant, accented=word.has_accents
             )
             found.append(alternative)
-        split = split_code(word.accented)
         if split is not None:
             found.append(Alternative(n, n + 1, tuple(map(_word, split)), ranking.code))
-        if n + 1 < len(words) and n + 1 not in quoted:
-            glued = glued_code(word, words[n + 1])
-            if glued is not None:
-                found.append(
-                    Alternative(n, n + 2, (_word(glued),), ranking.code * _span(2, ranking))
-                )
+        if glued is not None and n + 1 not in quoted:
+            found.append(Alternative(n, n + 2, (_word(glued),), ranking.code * _span(2, ranking)))
     return found
 
 

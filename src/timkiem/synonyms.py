@@ -225,15 +225,19 @@ class Synonyms:
         typed without, its folded syllables.
         """
         for form in self._by_first.get(words[start].folded, []):
-            span = words[start : start + len(form.folded)]
-            if len(span) < len(form.folded):
+            size = len(form.folded)
+            if start + size > len(words) or (
+                size > 1 and words[start + 1].folded != form.folded[1]
+            ):
                 continue
-            if any(w.has_accents for w in span):
-                same = tuple(w.accented for w in span) == form.accented
-            else:
-                same = tuple(w.folded for w in span) == form.folded
-            if same:
-                return len(span), self._others[form]
+            span = words[start : start + size]
+            if tuple(w.folded for w in span) != form.folded:
+                continue
+            if any(w.has_accents for w in span) and (
+                tuple(w.accented for w in span) != form.accented
+            ):
+                continue
+            return len(span), self._others[form]
         return 0, []
 
 

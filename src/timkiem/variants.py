@@ -20,7 +20,9 @@ format of the synonyms file.
 **Document codes.** The analyzer splits at every punctuation mark and space,
 so "05-CT/TW", "05/CT-TW", "05 CT/TW" and "05-CT-TW" are already the same
 syllables (05 ct tw). A number glued to letters ("05CT/TW") is one syllable
-("05ct"): the query also searches it split ("05 ct") and the split form glued.
+("05ct"): the query also searches it split ("05 ct") and the split form glued,
+when the letters look like a code's (consonants, but for the first letter:
+"CT", "NĐ", "UBND", "mg"; "1 tháng" is no code).
 """
 
 from __future__ import annotations
@@ -43,13 +45,18 @@ _I = "iìíỉĩị"
 _Y = "yỳýỷỹỵ"
 _SWAP = {**dict(zip(_I, _Y)), **dict(zip(_Y, _I))}
 _LONE_I = re.compile(rf"(qu|[hklmst])([{_I}{_Y}])")
-_GLUED_CODE = re.compile(r"(\d+)([a-zđ]+)")
+# The letters of a code: consonants, but for the first ("ct", "nđ", "ubnd",
+# "mg"); not a syllable ("1 tháng" is not a code)
+_CODE_LETTERS = "[a-zđ][bcdđfghjklmnpqrstvwxz]*"
+_GLUED_CODE = re.compile(rf"(\d+)({_CODE_LETTERS})")
 _NUMBER = re.compile(r"\d+")
-_LETTERS = re.compile(r"[a-zđ]+")
+_LETTERS = re.compile(_CODE_LETTERS)
 
 
 def iy_variant(syllable: str) -> str | None:
     """The other spelling of a lone i/y syllable ("kỹ" -> "kĩ"), else None."""
+    if len(syllable) > 3 or syllable[-1] not in _SWAP:
+        return None
     match = _LONE_I.fullmatch(syllable)
     if match is None:
         return None
@@ -58,12 +65,16 @@ def iy_variant(syllable: str) -> str | None:
 
 def split_code(syllable: str) -> tuple[str, str] | None:
     """A number glued to letters, apart ("05ct" -> ("05", "ct")), else None."""
+    if not syllable[0].isdigit() or syllable[-1].isdigit():
+        return None
     match = _GLUED_CODE.fullmatch(syllable)
     return (match.group(1), match.group(2)) if match else None
 
 
 def glued_code(first: Word, second: Word) -> str | None:
     """A number and the letters after it as one syllable ("05", "ct" -> "05ct")."""
+    if not (first.accented[-1].isdigit() and second.accented[0].isalpha()):
+        return None
     if _NUMBER.fullmatch(first.accented) and _LETTERS.fullmatch(second.accented):
         return first.accented + second.accented
     return None
