@@ -45,9 +45,10 @@ SEARCHING = (
     "max_result_window",
     "query_time_limit",
     "cache_size",
+    "synonyms_file",
 )
 SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins", "cache_control")
-_METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS"}
+_METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS", "synonyms_file": "FILE"}
 
 
 def setting_option(name: str) -> Callable[[F], F]:
@@ -511,7 +512,8 @@ def serve(
     from timkiem.serving import announce, logs_to_file, signal_handlers
 
     _fewer_malloc_arenas(2)
-    engine = SearchEngine(settings)
+    with _reported():
+        engine = SearchEngine(settings)
     health = engine.health()
     if health["status"] != "ok":
         announce(health["reason"], warning=True)

@@ -133,6 +133,12 @@ class Settings:
         "Seconds a query may spend ranking before it returns partial results (0 = no limit).",
         min=0,
     )
+    synonyms_file: str = setting(
+        "",
+        "A UTF-8 file of synonym groups added to the built-in abbreviations, one group a "
+        "line (`UBND = Ủy ban nhân dân`; see How search works); read at start and when "
+        "the index changes generation.",
+    )
     cache_size: int = setting(
         1024, "Queries whose results are kept in memory per index generation (0 = off).", min=0
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from timkiem.engine.executor import Clause, Key, QueryPlan
+from timkiem.limits import DEFAULT_MATCH
 from timkiem.query import ParsedQuery, Word
 from timkiem.query_shape import is_question
 from timkiem.ranking import (
@@ -42,7 +43,9 @@ def phrase_clause(words: list[Word]) -> Clause:
     return tuple(_anywhere(pair_field, pair) for pair in bigram_terms(words))
 
 
-def build_plan(parsed: ParsedQuery, ranking: Ranking = RANKING, match: str = "all") -> QueryPlan:
+def build_plan(
+    parsed: ParsedQuery, ranking: Ranking = RANKING, match: str = DEFAULT_MATCH
+) -> QueryPlan:
     """The engine's plan for ``parsed``; ``match`` is "all" or "any"."""
     if parsed.is_empty:
         return QueryPlan(

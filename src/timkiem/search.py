@@ -29,10 +29,14 @@ from timkiem.cache import LRUCache
 from timkiem.config import Settings
 from timkiem.dates import day_of, isoformat
 from timkiem.engine.damage import is_damage
-from timkiem.engine.executor import Filters, execute
+from timkiem.engine.executor import Filters, QueryPlan, execute
 from timkiem.engine.snapshot import SegmentStore, Snapshot
-from timkiem.errors import ArticleNotFound, IndexUnavailable
+from timkiem.errors import ArticleNotFound, IndexUnavailable, TimkiemError
+from timkiem.exact import exact_plan
+from timkiem.expansion import expand_plan
+from timkiem.limits import DEFAULT_MATCH
 from timkiem.plan import build_plan
+from timkiem.query import ParsedQuery
 from timkiem.ranking import RANKING, Ranking, weighting
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import applied_categories, by_count, facets, hit, stored_record
@@ -40,6 +44,8 @@ from timkiem.schema import SCORED_FIELDS
 from timkiem.spelling import SPELLING, Speller
 from timkiem.storage import IndexDirectory
 from timkiem.suggest import complete
+from timkiem.synonyms import ABBREVIATIONS, Synonyms, load_synonyms
+from timkiem.variants import NAME_VARIANTS
 
 __all__ = ["SORTS", "SearchEngine", "SearchRequest"]
 
@@ -63,6 +69,11 @@ class SearchEngine:
         self._swap = threading.Lock()
         self._checked: tuple[int | None, Snapshot | None] = (None, None)
         self.speller = Speller()
+        self.synonyms = self._load_synonyms()  # a bad file stops the start (ConfigError)
+
+    def _load_synonyms(self) -> Synonyms:
+        """The built-in groups and those of the ``synonyms_file`` setting."""
+        return load_synonyms(self.settings.synonyms_file, (ABBREVIATIONS, NAME_VARIANTS))
 
     # -- index state -----------------------------------------------------------
 
@@ -88,9 +99,21 @@ class SearchEngine:
                     f"({type(exc).__name__}: {exc}); rebuild it with 'timkiem reindex FILE'"
                 ) from None
             self.store.keep_only(snap.segment_keys())
+            if self._snapshot is not None and self._snapshot.generation != generation:
+                self._reload_synonyms()
             self._snapshot = snap
             self._results = LRUCache(self.settings.cache_size)
             return snap
+
+    def _reload_synonyms(self) -> None:
+        """Read the synonyms file again (a reindex switched generations); a file
+        that has become bad is logged and the groups read before are kept."""
+        if not self.settings.synonyms_file:
+            return
+        try:
+            self.synonyms = self._load_synonyms()
+        except TimkiemError as exc:
+            log.error("the synonyms file was not reloaded: %s", exc)
 
     def _unchanged(self, snap: Snapshot) -> bool:
         """Whether ``snap`` is still the generation's latest commit.
@@ -154,6 +177,13 @@ class SearchEngine:
         result["took_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
 
+    def plan(self, parsed: ParsedQuery, match: str = DEFAULT_MATCH) -> QueryPlan:
+        """The engine's plan for ``parsed``: its words (all of them counted first
+        with ``match`` "all"), their synonyms and variants (``timkiem.expansion``),
+        and exact accents (``timkiem.exact``)."""
+        plan = build_plan(parsed, self.ranking, match)
+        return exact_plan(expand_plan(plan, parsed, self.synonyms, self.ranking), parsed)
+
     def _run(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
         response = self._answer(snap, valid)
         proposal = self.speller.propose(snap, valid.request.q)
@@ -175,7 +205,7 @@ class SearchEngine:
     def _answer(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
         request, parsed = valid.request, valid.parsed
         window = request.page * request.per_page
-        plan = build_plan(parsed, self.ranking, request.match)
+        plan = self.plan(parsed, request.match)
         outcome = execute(
             snap,
             plan,

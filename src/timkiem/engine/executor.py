@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -27,18 +27,29 @@ Key = tuple[str, str]  # (field, term text)
 Clause = tuple[tuple[Key, ...], ...]  # every group must match; a group matches by any key
 
 
+class Verifier(Protocol):
+    """A last check of the matching documents that the index alone cannot make."""
+
+    def __call__(self, snap: Snapshot, final: Mask, deadline: float | None) -> tuple[Mask, bool]:
+        """The documents of ``final`` that pass, and whether every one was checked
+        before ``deadline`` (those left unchecked are kept)."""
+        ...
+
+
 @dataclass(frozen=True)
 class QueryPlan:
     """What to run: scored terms (in order), and which documents match.
 
-    A document matches when it holds any of ``match_any`` (every document
-    when ``match_any`` is empty), every clause of ``required`` and no clause
-    of ``excluded``. Of the matches, those holding a key of every group of
-    ``all_of`` are counted and rank first, the others follow; while fewer
-    than ``min_all`` matches hold them all, a group no match holds, else the
-    group most matches hold (the least telling word; the later one of a tie),
-    is dropped. ``all_names``
-    name the groups, to report the dropped ones. With ``all_first`` false the
+    A document matches when it holds any of ``match_any`` or matches any clause
+    of ``match_also`` (every document when both are empty), every clause of
+    ``required``, no clause of ``excluded``, and passes ``verify``. Of the
+    matches, those holding a key of every group of ``all_of`` are counted and
+    rank first, the others follow; while fewer than ``min_all`` matches hold
+    them all, a group no match holds, else the group most matches hold (the
+    least telling word; the later one of a tie), is dropped. ``all_names``
+    name the groups, to report the dropped ones; a document matching a clause
+    of ``all_also[n]`` (another form of the word: a synonym, a variant) holds
+    group ``n`` too. With ``all_first`` false the
     counted documents do not rank first: every match ranks by score alone.
     """
 
@@ -48,9 +59,13 @@ class QueryPlan:
     excluded: tuple[Clause, ...] = ()
     params: BM25Params = field(default_factory=lambda: BM25Params(1.2, 0.75))
     all_of: tuple[tuple[Key, ...], ...] = ()
+    all_also: tuple[tuple[Clause, ...], ...] = ()
     all_names: tuple[str, ...] = ()
     min_all: int = 1
     all_first: bool = True
+    # other ways to match than ``match_any`` (a word's synonyms and variants)
+    match_also: tuple[Clause, ...] = ()
+    verify: Verifier | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -65,7 +80,7 @@ class QueryPlan:
         for group in self.all_of:
             for key in group:
                 found[key] = None
-        for clause in self.required + self.excluded:
+        for clause in self.required + self.excluded + self.match_also:
             for group in clause:
                 for key in group:
                     found[key] = None
@@ -264,8 +279,12 @@ def execute(
 ) -> Outcome:
     """Match ``plan`` under ``filters``; rank the first ``window`` by relevance
     (when asked and the plan scores anything) or by date."""
+    began = time.monotonic()
     lookup = Lookup(snap, plan.keys())
     groups = [lookup.docs_mask(group) for group in plan.all_of]
+    for n, clauses in enumerate(plan.all_also):
+        for clause in clauses:
+            groups[n] |= lookup.clause_mask(clause)
     if plan.is_empty:
         final = snap.live.copy()
     else:
@@ -274,6 +293,8 @@ def execute(
         final = lookup.docs_mask([k for k in plan.match_any if k not in grouped])
         for mask in groups:
             final |= mask
+        for clause in plan.match_also:
+            final |= lookup.clause_mask(clause)
         final &= snap.live
     for clause in plan.required:
         final &= lookup.clause_mask(clause)
@@ -285,6 +306,11 @@ def execute(
         final &= snap.categories([wanted] if isinstance(wanted, str) else wanted)
     for clause in plan.excluded:
         final &= ~lookup.clause_mask(clause)
+    # the time limit covers the verification and the ranking
+    deadline = began + time_limit if time_limit > 0 else None
+    checked = True
+    if plan.verify is not None:
+        final, checked = plan.verify(snap, final, deadline)
     counted, dropped = holding_all(groups, plan.min_all, final)
     members = np.flatnonzero(counted)
     ranked: list[tuple[int, float | None]]
@@ -292,10 +318,9 @@ def execute(
         ranked = by_date(snap, counted, window, newest)
         if len(ranked) < window and dropped is not None:
             ranked += by_date(snap, final & ~counted, window - len(ranked), newest)
-        return Outcome(members, ranked, dropped=dropped or [])
+        return Outcome(members, ranked, not checked, dropped=dropped or [])
     if not final.any():
-        return Outcome(members, [], by_score=True, dropped=dropped or [])
-    deadline = time.monotonic() + time_limit if time_limit > 0 else None
+        return Outcome(members, [], not checked, by_score=True, dropped=dropped or [])
     total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
     first = members if plan.all_first or dropped is None else np.flatnonzero(final)
     ranked = [(doc, score) for doc, score in best_of(first, total[first], window)]
@@ -308,7 +333,7 @@ def execute(
         rest = final.copy()
         rest[[doc for doc, _ in ranked]] = False
         ranked.extend(by_date(snap, rest, window - len(ranked), newest=True))
-    return Outcome(members, ranked, partial, by_score=True, dropped=dropped or [])
+    return Outcome(members, ranked, partial or not checked, by_score=True, dropped=dropped or [])
 
 
 def holding_all(
