@@ -29,11 +29,13 @@ from timkiem.errors import (
 from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE
 from timkiem.logs import AccessLog
 from timkiem.metrics import UNMATCHED, Metrics
-from timkiem.search import SearchEngine, SearchRequest
+from timkiem.related import DEFAULT_LIMIT
+from timkiem.search import RelatedRequest, SearchEngine, SearchRequest
 
 log = logging.getLogger("timkiem.api")
 
 _PARAM_NAME = re.compile(r'"([^"]+)" parameter')
+RELATED = "related"  # /articles/{id}/related
 
 
 def dumps(obj: Any) -> str:
@@ -64,12 +66,32 @@ class SearchResource:
 
 
 class ArticleResource:
-    """``GET /articles/{id}``: one stored article."""
+    """``GET /articles/{id}``: one stored article; ``GET /articles/{id}/related``:
+    the articles most like it (ids may hold slashes, so the suffix is read here)."""
 
     def __init__(self, engine: SearchEngine) -> None:
         self.engine = engine
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        head, slash, tail = article_id.rpartition("/")
+        if slash and tail == RELATED:
+            try:
+                resp.media = self.engine.related(
+                    RelatedRequest(
+                        head,
+                        limit=req.get_param_as_int("limit", default=DEFAULT_LIMIT),
+                        date_from=req.get_param("from"),
+                        date_to=req.get_param("to"),
+                        category=req.get_param("category"),
+                    )
+                )
+            except ArticleNotFound as missing:
+                # No article "head": the whole path may still be an id of its own.
+                try:
+                    resp.media = self.engine.article(article_id)
+                except ArticleNotFound:
+                    raise missing from None
+            return
         resp.media = self.engine.article(article_id)
 
 
@@ -205,7 +227,10 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon
         param = named.group(1) if named else None
     message = ex.description or ex.title or "error"
     if ex.status_code == 404 and not ex.description:
-        message = f"no such path {req.path!r}; see /search, /articles/ID, /health, /stats"
+        message = (
+            f"no such path {req.path!r}; "
+            "see /search, /articles/ID, /articles/ID/related, /health, /stats"
+        )
     elif ex.status_code == 405 and not ex.description:
         message = f"method {req.method} is not allowed; the API answers GET"
     resp.content_type = falcon.MEDIA_JSON
