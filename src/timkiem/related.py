@@ -34,6 +34,11 @@ MAX_WORDS = 40
 """Folded syllables of the article that score (the most telling first)."""
 MAX_PAIRS = 40
 """Folded syllable pairs of the article that score."""
+MAX_SHARE = 0.1
+"""Terms in a larger share of the articles say too little to score (and cost
+the most: the longest posting lists)."""
+MIN_COMMON = 1000
+"""...unless in fewer articles than this (a small index)."""
 MAX_TEXT = 20_000
 """Characters of a body analysed: a long article's telling words come early."""
 SAME_TITLE = 0.9
@@ -108,49 +113,59 @@ def term_counts(title: list[str], body: list[str], ranking: Ranking) -> dict[Key
     return counts
 
 
-def telling_terms(snap: Snapshot, counts: dict[Key, float]) -> list[tuple[Key, float]]:
+def telling_terms(
+    snap: Snapshot, counts: dict[Key, float]
+) -> tuple[list[tuple[Key, float]], Lookup]:
     """The ``MAX_WORDS`` syllables and ``MAX_PAIRS`` pairs of ``counts`` with the
     highest frequency x idf (document frequency in the title or body, the
     higher), with their frequency; those no other article holds match nothing
-    and are left out."""
+    and are left out. And where every term of the article is, in title and body."""
     keys = list(counts)
     body_keys = [(field.replace("title", "body", 1), text) for field, text in keys]
     lookup = Lookup(snap, keys + body_keys)
     n = len(keys)
     in_title, in_body = lookup.df[:n], lookup.df[n:]
     size = max(snap.size, 1)
+    common = max(MIN_COMMON, MAX_SHARE * size)
     ranked: dict[str, list[tuple[float, Key]]] = {}
     for number, key in enumerate(keys):
         df_title, df_body = int(in_title[number]), int(in_body[number])
         if df_title + df_body <= 1:
             continue
         df = max(df_title, df_body)
+        if df > common:
+            continue
         idf = math.log(1 + (size - df + 0.5) / (df + 0.5))
         ranked.setdefault(key[0], []).append((counts[key] * idf, key))
     found: list[tuple[Key, float]] = []
     for field, limit in ((folded_field("title"), MAX_WORDS), (pair_field("title"), MAX_PAIRS)):
         best = sorted(ranked.get(field, []), key=lambda item: (-item[0], item[1]))[:limit]
         found.extend((key, counts[key]) for _, key in best)
-    return found
+    return found, lookup
 
 
-def build_related_plan(snap: Snapshot, counts: dict[Key, float], ranking: Ranking) -> QueryPlan:
+def build_related_plan(
+    snap: Snapshot, counts: dict[Key, float], ranking: Ranking
+) -> tuple[QueryPlan, Lookup]:
     """The more-like-this plan of an article: its telling syllables and pairs,
     a pair weighing ``ranking.bigram`` as a query's pairs do, each the more the
     more often the article says it. A term scores alike in the title and the
     body: the title's weight is already in the article's counts (scoring it
-    again in other titles ranks worse on ``scripts/evaluate.py``'s vmds set)."""
+    again in other titles ranks worse on ``scripts/evaluate.py``'s vmds set).
+    With the lookup of its terms, for the executor."""
     pairs = pair_field("title")
     scored: list[tuple[str, str, float]] = []
-    for (field, text), count in telling_terms(snap, counts):
+    terms, lookup = telling_terms(snap, counts)
+    for (field, text), count in terms:
         boost = (ranking.bigram if field == pairs else 1.0) * (1 + math.log(count))
         for name in TEXT_FIELDS:
             scored.append((field.replace("title", name, 1), text, boost))
-    return QueryPlan(
+    plan = QueryPlan(
         scored=tuple(scored),
         match_any=tuple((f, t) for f, t, _ in scored),
         params=bm25_params(ranking),
     )
+    return plan, lookup
 
 
 def near_duplicate(one: Profile, other: Profile) -> bool:
@@ -161,7 +176,7 @@ def near_duplicate(one: Profile, other: Profile) -> bool:
     if not one.title or not other.title:
         return False
     titles = difflib.SequenceMatcher(None, one.title, other.title)
-    if titles.real_quick_ratio() < SAME_TITLE or titles.ratio() < SAME_TITLE:
+    if any(r() < SAME_TITLE for r in (titles.real_quick_ratio, titles.quick_ratio, titles.ratio)):
         return False
     union = one.body | other.body
     return not union or len(one.body & other.body) / len(union) >= SAME_BODY
@@ -178,7 +193,7 @@ def related(
     if docnum is None:
         raise ArticleNotFound(request.article_id)
     own, body = profile(stored_record(snap, docnum))
-    plan = build_related_plan(snap, term_counts(own.title, body, ranking), ranking)
+    plan, lookup = build_related_plan(snap, term_counts(own.title, body, ranking), ranking)
     filters = Filters(valid.start, valid.end, request.category)
     hits: list[dict[str, Any]] = []
     kept = [own]
@@ -187,7 +202,14 @@ def related(
     window = 2 * request.limit + 5  # room for the article itself and a few duplicates
     while plan.scored:
         outcome = execute(
-            snap, plan, filters, relevance=True, newest=True, window=window, time_limit=time_limit
+            snap,
+            plan,
+            filters,
+            relevance=True,
+            newest=True,
+            window=window,
+            time_limit=time_limit,
+            lookup=lookup,
         )
         partial = outcome.partial
         for doc, score in outcome.ranked:

@@ -243,10 +243,13 @@ def execute(
     newest: bool,
     window: int,
     time_limit: float,
+    lookup: Lookup | None = None,
 ) -> Outcome:
     """Match ``plan`` under ``filters``; rank the first ``window`` by relevance
-    (when asked and the plan scores anything) or by date."""
-    lookup = Lookup(snap, plan.keys())
+    (when asked and the plan scores anything) or by date. ``lookup``, if given,
+    has every key of the plan already looked up (in ``snap``)."""
+    if lookup is None:
+        lookup = Lookup(snap, plan.keys())
     if plan.is_empty:
         final = snap.live.copy()
     else:
