@@ -16,9 +16,18 @@ from conftest import CORPUS, EXAMPLES, Engines, analyze, corpus_file, make_setti
 from timkiem.analysis import bigram_analyzer, folded_analyzer, folded_syllables, syllable_pairs
 from timkiem.cli import cli
 from timkiem.config import Settings
+from timkiem.engine.executor import Filters, execute
 from timkiem.evaluation import evaluate
 from timkiem.indexer import Indexer
-from timkiem.related import MAX_LIMIT, Profile, RelatedRequest, near_duplicate
+from timkiem.ranking import RANKING
+from timkiem.related import (
+    MAX_LIMIT,
+    Profile,
+    RelatedRequest,
+    build_related_plan,
+    near_duplicate,
+    term_counts,
+)
 
 FLOOD = "Lũ quét ở huyện Mù Cang Chải tỉnh Yên Bái làm năm người mất tích"
 FLOOD_BODY = (
@@ -302,3 +311,18 @@ def test_real_news_events_beat_the_cosine_baseline() -> None:
     assert related.queries == cosine.queries == 628
     assert 90 < cosine.recall < related.recall
     assert related.passed
+
+
+def test_the_executor_runs_a_plan_with_its_lookup_given(
+    app_settings: Settings, engines: Engines
+) -> None:
+    snap = engines.open(app_settings).snapshot()
+    counts = term_counts(folded_syllables(FLOOD), folded_syllables(FLOOD_BODY), RANKING)
+    plan, lookup = build_related_plan(snap, counts, RANKING)
+    assert len(lookup.index) > len(plan.keys())  # every term of the article, not only the plan's
+    runs = [
+        execute(snap, plan, Filters(), True, True, 20, 0.0, lookup=given)
+        for given in (None, lookup)
+    ]
+    assert runs[0].ranked == runs[1].ranked and len(runs[0].ranked) > 5
+    assert runs[0].members.tolist() == runs[1].members.tolist()
