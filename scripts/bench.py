@@ -5,17 +5,20 @@ ingest rate and peak memory (``timkiem reindex`` in a subprocess, resident
 memory of its whole process tree), query latency in-process and over HTTP
 against a real ``timkiem serve`` on 127.0.0.1, throughput with concurrent
 clients, server memory and time to ready; the same for the baseline in
-scripts/bench_baseline.py. Prints one table: figure, target, PASS/FAIL and the
+scripts/bench_baseline.py. Then related articles over HTTP (timkiem only), warm
+and while committing. Prints one table: figure, target, PASS/FAIL and the
 ratio to the baseline (above 1 means timkiem is better).
 
     .venv/bin/python scripts/bench.py            # full run (about 20 minutes)
     .venv/bin/python scripts/bench.py --quick    # subsets, a few minutes
+    .venv/bin/python scripts/bench.py --related-only   # related articles only
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -31,7 +34,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from bench_baseline import NaiveSearch
 from timkiem.analysis import fold
@@ -206,8 +209,12 @@ class Client:
         self.conn = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
 
     def get(self, params: Params, path: str = "/search") -> int:
+        return self.fetch(f"{path}?" + urlencode(params))
+
+    def fetch(self, path: str) -> int:
+        """GET ``path``; its status (0: the connection failed and was reopened)."""
         try:
-            self.conn.request("GET", f"{path}?" + urlencode(params))
+            self.conn.request("GET", path)
             resp = self.conn.getresponse()
             resp.read()
             return resp.status
@@ -661,6 +668,81 @@ def long_questions(args: argparse.Namespace, work: Path, figures: dict[str, floa
         server.stop()
 
 
+# -- related articles (timkiem only) ------------------------------------------------
+
+
+def load_ids(path: Path) -> list[str]:
+    return [str(json.loads(line)["id"]) for line in read_lines(path, None)]
+
+
+def related(
+    dest: Path, ids: list[str], args: argparse.Namespace, work: Path, figures: dict[str, float]
+) -> None:
+    """``GET /articles/{id}/related`` of random articles, one client: on a warm
+    server, then for ``args.fresh_seconds`` while an article is ingested (one
+    commit) every 2 s. Every id is asked once, so no answer comes from the cache."""
+    server = start_server(lambda port: TIMKIEM.serve(dest, port), work / "timkiem-related.log")
+    env = {**os.environ, "TIMKIEM_INDEX": str(dest)}
+    order = random.Random(60_000).sample(ids, len(ids))
+    asked = itertools.cycle(order)
+
+    def ask(client: Client) -> float:
+        path = f"/articles/{quote(next(asked), safe='')}/related"
+        began = time.perf_counter()
+        status = client.fetch(path)
+        if status != 200:
+            raise SystemExit(f"HTTP {status} for {path}")
+        return (time.perf_counter() - began) * 1000
+
+    try:
+        server.wait_warm()
+        client = Client(server.port)
+        latency = Latency()
+        for run in range(args.runs):
+            say(f"timkiem: related HTTP run {run + 1}/{args.runs}")
+            latency.runs.append([("plain", ask(client)) for _ in range(args.queries)])
+        figures["related_http_p50"] = latency.figure(50)
+        figures["related_http_p99"] = latency.figure(99)
+        stop = threading.Event()
+        commits = [0]
+
+        def commit_every_2s() -> None:
+            number = 0
+            while not stop.is_set():
+                path = work / f"related-{number}.jsonl"
+                path.write_text(json.dumps(_new_article(number), ensure_ascii=False) + "\n")
+                done = subprocess.run(
+                    [sys.executable, "-m", "timkiem", "ingest", str(path)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                if done.returncode:
+                    say(f"ingest failed: {done.stderr}")
+                    return
+                commits[0] += 1
+                number += 1
+                stop.wait(2.0)
+
+        writer = threading.Thread(target=commit_every_2s)
+        say(f"timkiem: related HTTP for {args.fresh_seconds:g} s, one commit every 2 s")
+        writer.start()
+        started = time.perf_counter()
+        timings: list[float] = []
+        try:
+            while time.perf_counter() - started < args.fresh_seconds:
+                timings.append(ask(client))
+        finally:
+            stop.set()
+            writer.join(60)
+        figures["related_commits_p50"] = percentile(timings, 50)
+        figures["related_commits_p99"] = percentile(timings, 99)
+        figures["related_commits"] = float(commits[0])
+        say(f"related while ingesting: {len(timings)} requests, {commits[0]} commits")
+    finally:
+        server.stop()
+
+
 # -- the table ------------------------------------------------------------------
 
 
@@ -737,6 +819,11 @@ def rows(rss_count: int, full_count: int) -> list[Row]:
         Row("  after a one-article commit: first", "suggest_commit_first_ms", ms),
         Row("  after a one-article commit: p50", "suggest_commit_p50", ms, 3.0),
         Row("  after a one-article commit: p99", "suggest_commit_p99", ms, 15.0),
+        Row("related articles HTTP p50 (news items)", "related_http_p50", ms, 10.0),
+        Row("related articles HTTP p99 (news items)", "related_http_p99", ms, 30.0),
+        Row("  committing every 2 s: p50", "related_commits_p50", ms, 10.0),
+        Row("  committing every 2 s: p99", "related_commits_p99", ms, 30.0),
+        Row("  commits meanwhile", "related_commits", ""),
     ]
     return table
 
@@ -837,6 +924,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--warm-seconds", type=float, help="load before each freshness run (default 20)"
     )
+    parser.add_argument("--skip-related", action="store_true", help="skip the related-articles run")
+    parser.add_argument(
+        "--related-only",
+        action="store_true",
+        help="build the news-items index (unless --reuse) and measure related articles only",
+    )
     parser.add_argument(
         "--suggest-only",
         action="store_true",
@@ -874,23 +967,27 @@ def main(argv: list[str] | None = None) -> None:
         full, full_count = subset(args.corpus / FULL, args.full_limit, work / "full.jsonl")
         corpus = load_corpus(rss)
         sources = {"rss": (rss, rss_count), "full": (full, full_count)}
-        if args.suggest_only:
-            sources = {"rss": (rss, rss_count)}
-        systems = [TIMKIEM] if args.skip_baseline or args.suggest_only else [TIMKIEM, BASELINE]
+        only_one = args.suggest_only or args.related_only
+        if only_one:
+            sources = {"rss": sources["rss"]}
+        systems = [TIMKIEM] if args.skip_baseline or only_one else [TIMKIEM, BASELINE]
         figures: dict[str, dict[str, float]] = {s.name: {} for s in systems}
         for system in systems:
             if not args.reuse:
                 ingest(system, sources, args, work, figures[system.name])
-        for system in systems:
-            if not args.suggest_only:
+        if not only_one:
+            for system in systems:
                 search(system, corpus, args, work, figures[system.name])
-        suggestions(work / "timkiem-rss", corpus, args, work, figures["timkiem"])
-        if not args.skip_freshness and not args.suggest_only:
-            ours = figures["timkiem"]
+        ours = figures["timkiem"]
+        if not args.related_only:
+            suggestions(work / "timkiem-rss", corpus, args, work, ours)
+        if not args.skip_freshness and not only_one:
             freshness("rss", work / "timkiem-rss", corpus, args, work, ours)
             freshness("full", work / "timkiem-full", load_corpus(full), args, work, ours)
             cold_start(work / "timkiem-rss", corpus, args, work, ours)
             long_questions(args, work, ours)
+        if args.related_only or not (args.skip_related or args.suggest_only):
+            related(work / "timkiem-rss", load_ids(rss), args, work, ours)
     finally:
         if args.work is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -905,7 +1002,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{'default' if args.ingest_procs is None else args.ingest_procs}; "
         "ratio > 1: timkiem better)"
     )
-    print(table(ours, base, rss_count, full_count, measured_only=args.suggest_only))
+    print(table(ours, base, rss_count, full_count, measured_only=only_one))
 
 
 if __name__ == "__main__":

@@ -40,11 +40,13 @@ from timkiem.limits import (
 from timkiem.logs import AccessLog
 from timkiem.metrics import UNMATCHED, Metrics
 from timkiem.openapi import openapi_document
-from timkiem.search import SearchEngine, SearchRequest
+from timkiem.related import DEFAULT_LIMIT
+from timkiem.search import RelatedRequest, SearchEngine, SearchRequest
 
 log = logging.getLogger("timkiem.api")
 
 _PARAM_NAME = re.compile(r'"([^"]+)" parameter')
+RELATED = "related"  # /articles/{id}/related
 
 
 def dumps(obj: Any) -> str:
@@ -108,12 +110,32 @@ class SuggestResource(Readable):
 
 
 class ArticleResource(Readable):
-    """``GET /articles/{id}``: one stored article."""
+    """``GET /articles/{id}``: one stored article; ``GET /articles/{id}/related``:
+    the articles most like it (ids may hold slashes, so the suffix is read here)."""
 
     def __init__(self, engine: SearchEngine) -> None:
         self.engine = engine
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article_id: str) -> None:
+        head, slash, tail = article_id.rpartition("/")
+        if slash and tail == RELATED:
+            try:
+                resp.media = self.engine.related(
+                    RelatedRequest(
+                        head,
+                        limit=whole_number(req, "limit", DEFAULT_LIMIT),
+                        date_from=req.get_param("from"),
+                        date_to=req.get_param("to"),
+                        category=tuple(req.get_param_as_list("category") or ()),
+                    )
+                )
+            except ArticleNotFound as missing:
+                # No article "head": the whole path may still be an id of its own.
+                try:
+                    resp.media = self.engine.article(article_id)
+                except ArticleNotFound:
+                    raise missing from None
+            return
         resp.media = self.engine.article(article_id)
 
 
@@ -318,7 +340,8 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon
     message = ex.description or ex.title or "error"
     if ex.status_code == 404 and not ex.description:
         message = (
-            f"no such path {req.path!r}; see /search, /articles/ID, /health, /stats, /openapi.json"
+            f"no such path {req.path!r}; see /search, /suggest, /articles/ID, "
+            "/articles/ID/related, /health, /stats, /openapi.json"
         )
     elif ex.status_code == 405 and not ex.description:
         message = f"method {req.method} is not allowed; the API answers GET"

@@ -32,7 +32,9 @@ from timkiem.limits import (
     SORTS,
 )
 from timkiem.logs import FORMATS, configure_logging, default_logging
-from timkiem.search import SearchEngine, SearchRequest
+from timkiem.related import DEFAULT_LIMIT as RELATED_DEFAULT
+from timkiem.related import MAX_LIMIT as RELATED_MAX
+from timkiem.search import RelatedRequest, SearchEngine, SearchRequest
 from timkiem.sources import count_records
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -471,6 +473,48 @@ def suggest(prefix: str, limit: int, as_json: bool, settings: Settings) -> None:
         return
     for item in result["suggestions"]:
         click.echo(f"{item['count']:>7}  {item['text']}")
+
+
+@cli.command()
+@click.argument("article_id", metavar="ID")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, RELATED_MAX),
+    default=RELATED_DEFAULT,
+    show_default=True,
+    help="How many related articles.",
+)
+@click.option(
+    "--from", "date_from", metavar="DATE", help="First day (YYYY-MM-DD, YYYY-MM or YYYY)."
+)
+@click.option("--to", "date_to", metavar="DATE", help="Last day, inclusive.")
+@click.option(
+    "--category",
+    multiple=True,
+    help="Only this category, in any case and accents; repeat it for several.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
+@with_settings(*SEARCHING)
+def related(
+    article_id: str,
+    limit: int,
+    date_from: str | None,
+    date_to: str | None,
+    category: tuple[str, ...],
+    as_json: bool,
+    settings: Settings,
+) -> None:
+    """The articles most related to article ID, as /articles/ID/related gives them."""
+    request = RelatedRequest(article_id, limit, date_from, date_to, category)
+    with _reported(), closing(SearchEngine(settings)) as engine:
+        result = engine.related(request)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{len(result['hits'])} related article(s) in {result['took_ms']} ms")
+    for number, hit in enumerate(result["hits"], 1):
+        date = (hit["date"] or "")[:10]
+        click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")
 
 
 @cli.command()

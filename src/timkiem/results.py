@@ -22,6 +22,13 @@ def stored_record(snap: Snapshot, docnum: int) -> dict[str, Any]:
 def hit(snap: Snapshot, docnum: int, score: float | None, terms: set[str]) -> dict[str, Any]:
     """One result: the record's fields, its score and a snippet marking ``terms``."""
     record = stored_record(snap, docnum)
+    found = summary(record, score)
+    found["snippet"] = make_snippet(record.get("body") or record.get("title") or "", terms)
+    return found
+
+
+def summary(record: dict[str, Any], score: float | None) -> dict[str, Any]:
+    """A hit without its snippet: the record's fields and its score."""
     return {
         "id": record["id"],
         "title": record.get("title") or "",
@@ -30,7 +37,6 @@ def hit(snap: Snapshot, docnum: int, score: float | None, terms: set[str]) -> di
         "category": record.get("category"),
         "author": record.get("author"),
         "score": None if score is None else round(score, 4),
-        "snippet": make_snippet(record.get("body") or record.get("title") or "", terms),
     }
 
 

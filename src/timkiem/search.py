@@ -38,6 +38,7 @@ from timkiem.limits import DEFAULT_MATCH
 from timkiem.plan import build_plan
 from timkiem.query import ParsedQuery
 from timkiem.ranking import RANKING, Ranking, weighting
+from timkiem.related import RelatedRequest, related, validate_related
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import applied_categories, by_count, facets, hit, stored_record
 from timkiem.schema import SCORED_FIELDS
@@ -47,7 +48,7 @@ from timkiem.suggest import complete
 from timkiem.synonyms import ABBREVIATIONS, Synonyms, load_synonyms
 from timkiem.variants import NAME_VARIANTS
 
-__all__ = ["SORTS", "SearchEngine", "SearchRequest"]
+__all__ = ["SORTS", "RelatedRequest", "SearchEngine", "SearchRequest"]
 
 log = logging.getLogger("timkiem.search")
 
@@ -266,6 +267,23 @@ class SearchEngine:
             if docnum is None:
                 raise ArticleNotFound(article_id)
             return stored_record(snap, docnum)
+
+    def related(self, request: RelatedRequest) -> dict[str, Any]:
+        """The articles most like one article (``timkiem.related``)."""
+        began = time.perf_counter()
+        valid = validate_related(request, self.settings)
+        snap = self.snapshot()
+        results = self._results
+        key = valid.key()
+        cached = results.get(key)
+        if cached is None:
+            with self._reading(snap):
+                cached = related(snap, valid, self.ranking, self.settings.query_time_limit)
+            if not cached.get("partial"):
+                results.put(key, cached)
+        result = dict(cached)
+        result["took_ms"] = round((time.perf_counter() - began) * 1000, 2)
+        return result
 
     def stats(self) -> dict[str, Any]:
         """Size and shape of the live index."""

@@ -276,11 +276,14 @@ def execute(
     newest: bool,
     window: int,
     time_limit: float,
+    lookup: Lookup | None = None,
 ) -> Outcome:
     """Match ``plan`` under ``filters``; rank the first ``window`` by relevance
-    (when asked and the plan scores anything) or by date."""
+    (when asked and the plan scores anything) or by date. ``lookup``, if given,
+    has every key of the plan already looked up (in ``snap``)."""
     began = time.monotonic()
-    lookup = Lookup(snap, plan.keys())
+    if lookup is None:
+        lookup = Lookup(snap, plan.keys())
     groups = [lookup.docs_mask(group) for group in plan.all_of]
     for n, clauses in enumerate(plan.all_also):
         for clause in clauses:
