@@ -229,7 +229,7 @@ def test_unknown_article_is_a_404(client: TestClient) -> None:
     [
         ({"limit": "0"}, "limit", f"between 1 and {MAX_LIMIT}"),
         ({"limit": str(MAX_LIMIT + 1)}, "limit", f"between 1 and {MAX_LIMIT}"),
-        ({"limit": "many"}, "limit", "integer"),
+        ({"limit": "many"}, "limit", "whole number"),
         ({"from": "yesterday"}, "from", ""),
         ({"from": "2024-10", "to": "2024-09"}, "from", "after 'to'"),
     ],
