@@ -475,7 +475,7 @@ def suggest(prefix: str, limit: int, as_json: bool, settings: Settings) -> None:
         click.echo(f"{item['count']:>7}  {item['text']}")
 
 
-@cli.command()
+@cli.command(short_help="The articles most related to one article.")
 @click.argument("article_id", metavar="ID")
 @click.option(
     "--limit",
