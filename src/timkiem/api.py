@@ -270,9 +270,9 @@ def create_app(
     if demo:
         if not (DEMO_FOLDER / "index.html").is_file():
             raise ConfigError(
-                f"cannot serve the search box: its page is not in {DEMO_FOLDER}; it comes with timkiem's "
-                "source tree (examples/search-box/): serve it from a checkout "
-                "installed with 'pip install -e .'"
+                f"cannot serve the search box: its page is not in {DEMO_FOLDER}; it "
+                "comes with timkiem's source tree (examples/search-box/): serve it from "
+                "a checkout installed with 'pip install -e .'"
             )
         app.add_route("/demo", DemoPage(DEMO_FOLDER))
         app.add_static_route("/demo", str(DEMO_FOLDER))
