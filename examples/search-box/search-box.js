@@ -46,6 +46,10 @@
     var state = { q: "", year: "", month: "", categories: [], sort: "relevance", page: 1 };
     var suggestSupported = true;
     var manyCategories = null; // unknown until an answer says whether it echoes "applied"
+    // Each category's count for the query and dates whatever categories are
+    // ticked (an answer counts only the ticked ones), and what they are for.
+    var categoryCounts = { key: null, counts: {} };
+    var lastFacets = {};
     var options = []; // the suggestions shown: [{text, count}]
     var active = -1; // index of the option with visual focus, -1: none
     var suggestTimer = 0;
@@ -80,7 +84,7 @@
       );
     }
 
-    function searchParams() {
+    function searchParams(withCategories) {
       var params = [];
       if (state.q) params.push(["q", state.q]);
       var range = state.month || state.year;
@@ -88,6 +92,7 @@
         params.push(["from", range]);
         params.push(["to", range]);
       }
+      if (!withCategories) return params;
       state.categories.forEach(function (name) {
         params.push(["category", name]);
       });
@@ -95,6 +100,24 @@
       if (state.page > 1) params.push(["page", String(state.page)]);
       params.push(["per_page", String(perPage)]);
       return params;
+    }
+
+    function countsKey() {
+      return JSON.stringify(searchParams(false));
+    }
+
+    /* The category counts without the category filter, when the answer had only
+       the ticked categories': one more small request. */
+    function fetchCategoryCounts() {
+      var key = countsKey();
+      var seq = searchSeq;
+      getJson(apiUrl("/search", searchParams(false).concat([["per_page", "1"]])))
+        .then(function (answer) {
+          if (seq !== searchSeq || answer.status !== 200 || !answer.body) return;
+          categoryCounts = { key: key, counts: (answer.body.facets || {}).category || {} };
+          renderFacets(lastFacets);
+        })
+        .catch(function () {});
     }
 
     // -- suggestions (ARIA 1.2 combobox with a listbox popup) --------------------
@@ -209,7 +232,7 @@
     }
 
     function runSearch() {
-      var params = searchParams();
+      var params = searchParams(true);
       var key = JSON.stringify(params);
       if (key === lastSearched) return;
       lastSearched = key;
@@ -265,7 +288,13 @@
       renderRewritten(body.rewritten);
       renderDidYouMean(body.suggestion);
       renderHits(Array.isArray(body.hits) ? body.hits : []);
-      renderFacets(body.facets || {});
+      lastFacets = body.facets || {};
+      if (!state.categories.length) {
+        categoryCounts = { key: countsKey(), counts: lastFacets.category || {} };
+      } else if (categoryCounts.key !== countsKey()) {
+        fetchCategoryCounts();
+      }
+      renderFacets(lastFacets);
       renderPages(pages);
       toolbar.hidden = false;
       sortSelect.value = state.sort;
@@ -360,7 +389,8 @@
     function renderFacets(found) {
       var years = found.year || {};
       var months = found.month;
-      var categories = found.category || {};
+      var categories =
+        categoryCounts.key === countsKey() ? categoryCounts.counts : found.category || {};
 
       var yearItems = [facetButton("Tất cả các năm", null, !state.year, function () {
         setFilter({ year: "", month: "" });
