@@ -31,8 +31,10 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
 from conftest import EXAMPLES, Engines, make_settings, write_jsonl
+from timkiem import api
 from timkiem.api import DEMO_FOLDER, create_app
 from timkiem.config import Settings
+from timkiem.errors import ConfigError
 from timkiem.indexer import Indexer
 from timkiem.testing import LOOPBACK, ServerProcess, free_port
 
@@ -475,3 +477,11 @@ def test_every_file_the_page_loads_is_in_the_folder() -> None:
     assert sorted(local) == ["search-box.css", "search-box.js"]
     assert all((DEMO_FOLDER / name).is_file() for name in local)
     assert page.count('data-api=""') == 1
+
+
+def test_demo_without_its_page_is_a_clear_error(
+    app_settings: Settings, engines: Engines, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "DEMO_FOLDER", tmp_path / "search-box")
+    with pytest.raises(ConfigError, match=r"search-box; it comes with timkiem's source tree"):
+        create_app(engines.open(app_settings), app_settings, demo=True)
