@@ -50,6 +50,9 @@
     // ticked (an answer counts only the ticked ones), and what they are for.
     var categoryCounts = { key: null, counts: {} };
     var lastFacets = {};
+    var focusResults = false; // after paging, keyboard focus moves to the new results
+    var relatedSupported = null; // whether the API has /articles/{id}/related; null: not asked
+    var lastHits = [];
     var options = []; // the suggestions shown: [{text, count}]
     var active = -1; // index of the option with visual focus, -1: none
     var suggestTimer = 0;
@@ -213,8 +216,8 @@
       var option = options[index];
       if (!option) return;
       input.value = option.text;
-      closeList();
       suggestSeq++; // an answer still on its way is for the old text
+      renderSuggestions([]); // they were for the text typed before
       searchNow();
     }
 
@@ -297,6 +300,10 @@
       renderFacets(lastFacets);
       renderPages(pages);
       toolbar.hidden = false;
+      if (focusResults) {
+        focusResults = false;
+        hitsList.focus();
+      }
       sortSelect.value = state.sort;
     }
 
@@ -346,6 +353,7 @@
     }
 
     function renderHits(hits) {
+      lastHits = hits;
       clear(hitsList);
       hitsList.start = (state.page - 1) * perPage + 1;
       hits.forEach(function (hit) {
@@ -382,7 +390,96 @@
           appendSnippet(snippet, String(hit.snippet));
           item.appendChild(snippet);
         }
+        if (relatedSupported) item.appendChild(relatedToggle(hit, item));
         hitsList.appendChild(item);
+      });
+      if (relatedSupported === null && hits.length) probeRelated(hits[0].id);
+    }
+
+    // -- related articles ("Tin liên quan"), where the API has them -------------------
+
+    function relatedUrl(id, limit) {
+      return apiUrl("/articles/" + encodeURIComponent(id) + "/related", [["limit", String(limit)]]);
+    }
+
+    /* One request tells whether the API has related articles: a 404 for an
+       article it has just returned means it has no such endpoint. */
+    function probeRelated(id) {
+      relatedSupported = false;
+      getJson(relatedUrl(id, 1))
+        .then(function (answer) {
+          if (answer.status === 200 && answer.body && Array.isArray(answer.body.hits)) {
+            relatedSupported = true;
+            renderHits(lastHits);
+          } else if (answer.status !== 404) {
+            relatedSupported = null; // ask again with the next results
+          }
+        })
+        .catch(function () {
+          relatedSupported = null;
+        });
+    }
+
+    function relatedToggle(hit, item) {
+      var box = document.createElement("div");
+      box.className = "tk-related";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "tk-related-toggle";
+      button.textContent = "Tin liên quan";
+      button.setAttribute("aria-expanded", "false");
+      var list = document.createElement("ul");
+      list.className = "tk-related-list";
+      list.id = "tk-related-" + hitsList.children.length;
+      list.hidden = true;
+      button.setAttribute("aria-controls", list.id);
+      var loaded = false;
+      button.addEventListener("click", function () {
+        var open = button.getAttribute("aria-expanded") !== "true";
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+        list.hidden = !open;
+        if (!open || loaded) return;
+        loaded = true;
+        list.setAttribute("aria-busy", "true");
+        getJson(relatedUrl(hit.id, 5))
+          .then(function (answer) {
+            var found = answer.status === 200 && answer.body ? answer.body.hits : null;
+            renderRelated(list, Array.isArray(found) ? found : null);
+          })
+          .catch(function () {
+            renderRelated(list, null);
+          });
+      });
+      box.appendChild(button);
+      box.appendChild(list);
+      return box;
+    }
+
+    function renderRelated(list, found) {
+      list.removeAttribute("aria-busy");
+      clear(list);
+      if (!found || !found.length) {
+        var none = document.createElement("li");
+        none.className = "tk-related-none";
+        none.textContent = found ? "Không có tin liên quan." : "Không tải được tin liên quan.";
+        list.appendChild(none);
+        return;
+      }
+      found.forEach(function (other) {
+        var item = document.createElement("li");
+        var href = safeUrl(other.url);
+        var title = href ? document.createElement("a") : document.createElement("span");
+        if (href) title.href = href;
+        title.textContent = other.title || other.id || "";
+        item.appendChild(title);
+        if (other.date) {
+          var time = document.createElement("time");
+          time.dateTime = String(other.date);
+          time.textContent = dayOf(String(other.date));
+          item.appendChild(document.createTextNode(" "));
+          item.appendChild(time);
+        }
+        list.appendChild(item);
       });
     }
 
@@ -543,8 +640,8 @@
       if (number < 1 || number > pages || number === state.page) button.disabled = true;
       button.addEventListener("click", function () {
         state.page = number;
+        focusResults = true;
         runSearch();
-        statusLine.scrollIntoView({ block: "nearest" });
       });
       item.appendChild(button);
       return item;
