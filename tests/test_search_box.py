@@ -202,6 +202,14 @@ def category_item(browser: WebDriver, name: str) -> WebElement:
     raise AssertionError(f"no {name!r} in the category filter")
 
 
+def suggestions_for(browser: WebDriver, box: WebElement, typed: str) -> list[WebElement]:
+    """The suggestions shown, once they are those for ``typed`` (not for a part of it)."""
+    listbox = browser.find_element(By.ID, "tk-suggestions")
+    if listbox.get_attribute("data-for") != typed or not list_open(box):
+        return []
+    return options(browser)
+
+
 def list_open(box: WebElement) -> bool:
     return box.get_attribute("aria-expanded") == "true"
 
@@ -261,7 +269,7 @@ def test_pick_a_suggestion_with_the_keyboard(
 ) -> None:
     box = open_page(browser, demo.base + "/demo/")
     box.send_keys("cong do")
-    wait_for(browser, lambda: list_open(box) and options(browser), "suggestions")
+    wait_for(browser, lambda: suggestions_for(browser, box, "cong do"), "suggestions")
     offered = options(browser)
     texts = [o.find_element(By.CSS_SELECTOR, ".tk-option-text").text for o in offered]
     assert "công đoàn" in [t.lower() for t in texts], texts
@@ -290,7 +298,7 @@ def test_escape_closes_the_list_then_clears_the_box(
 ) -> None:
     box = open_page(browser, demo.base + "/demo/")
     box.send_keys("cong do")
-    wait_for(browser, lambda: list_open(box) and options(browser), "suggestions")
+    wait_for(browser, lambda: suggestions_for(browser, box, "cong do"), "suggestions")
     box.send_keys(Keys.ARROW_DOWN)
     assert box.get_attribute("aria-activedescendant")
     box.send_keys(Keys.ESCAPE)

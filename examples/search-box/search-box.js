@@ -155,9 +155,11 @@
       }
     }
 
-    function renderSuggestions(list) {
+    /* Show ``list``, the suggestions for the text ``typed`` (kept in data-for). */
+    function renderSuggestions(list, typed) {
       options = list;
       listbox.textContent = "";
+      listbox.setAttribute("data-for", typed || "");
       active = -1;
       input.removeAttribute("aria-activedescendant");
       list.forEach(function (option, i) {
@@ -204,7 +206,8 @@
               ? list.filter(function (s) {
                   return s && typeof s.text === "string" && s.text;
                 })
-              : []
+              : [],
+            q
           );
         })
         .catch(function () {
