@@ -488,6 +488,9 @@ def test_demo_route_serves_the_page_and_its_files(demo_client: TestClient) -> No
     page = demo_client.simulate_get("/demo/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert page.text == (DEMO_FOLDER / "index.html").read_text("utf-8")
+    head = demo_client.simulate_head("/demo/")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(page.content))
     for name, kind in (("search-box.js", "javascript"), ("search-box.css", "text/css")):
         served = demo_client.simulate_get(f"/demo/{name}")
         assert served.status_code == 200 and kind in served.headers["content-type"]

@@ -125,6 +125,9 @@ class DemoPage:
         resp.content_type = falcon.MEDIA_HTML
         resp.data = self.page.read_bytes()
 
+    def on_head(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.on_get(req, resp)  # Falcon sends the headers and drops the body
+
 
 class RequestObserver:
     """Counts each request in the metrics (by route template) and writes the access log."""
