@@ -381,6 +381,9 @@ def test_follow_the_did_you_mean_link(
     wait_for(browser, shown_for(browser, offered["q"]), "the suggested query's results")
     assert box.get_property("value") == offered["q"]
     assert f"Tìm thấy {offered['total']} bài viết" in status(browser)
+    # The box has the focus again, without the suggestions of the misspelled text.
+    assert browser.switch_to.active_element == box
+    assert not list_open(box)
 
 
 def test_page_forward(browser: WebDriver, demo: ServerProcess) -> None:

@@ -217,8 +217,13 @@
 
     function choose(index) {
       var option = options[index];
-      if (!option) return;
-      input.value = option.text;
+      if (option) searchFor(option.text);
+    }
+
+    /* Put ``text`` in the box and search it now (a suggestion, the did-you-mean). */
+    function searchFor(text) {
+      input.value = text;
+      clearTimeout(suggestTimer);
       suggestSeq++; // an answer still on its way is for the old text
       renderSuggestions([]); // they were for the text typed before
       searchNow();
@@ -340,9 +345,7 @@
       link.textContent = suggestion.q;
       link.addEventListener("click", function (event) {
         event.preventDefault();
-        input.value = suggestion.q;
-        closeList();
-        searchNow();
+        searchFor(suggestion.q);
         input.focus();
       });
       didYouMean.appendChild(link);
