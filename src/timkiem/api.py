@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import falcon
@@ -26,6 +27,7 @@ from timkiem import __version__
 from timkiem.config import Settings
 from timkiem.errors import (
     ArticleNotFound,
+    ConfigError,
     IndexUnavailable,
     InvalidParameter,
     TimkiemError,
@@ -47,6 +49,9 @@ log = logging.getLogger("timkiem.api")
 
 _PARAM_NAME = re.compile(r'"([^"]+)" parameter')
 RELATED = "related"  # /articles/{id}/related
+
+DEMO_FOLDER = Path(__file__).resolve().parents[2] / "examples" / "search-box"
+"""The search box page that ``create_app(demo=True)`` serves at ``/demo/``."""
 
 
 def dumps(obj: Any) -> str:
@@ -180,6 +185,21 @@ class OpenApiResource(Readable):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.document
+
+
+class DemoPage(Readable):
+    """``GET /demo/``: the search box page; its other files are a static route beside it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.page = folder / "index.html"
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        # The router strips a trailing slash, but the page's links are relative
+        # to /demo/: without the slash they would miss.
+        if not req.env.get("PATH_INFO", "").endswith("/"):
+            raise falcon.HTTPMovedPermanently("demo/")
+        resp.content_type = falcon.MEDIA_HTML
+        resp.data = self.page.read_bytes()
 
 
 class RequestObserver:
@@ -356,6 +376,7 @@ def create_app(
     metrics: Metrics | None = None,
     metrics_route: bool = True,
     access_log: AccessLog | None = None,
+    demo: bool = False,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI application answering from ``engine``; its caller closes the engine.
 
@@ -363,7 +384,8 @@ def create_app(
     the first request comes. Requests are counted in ``metrics`` (by default a
     new registry of this app's own), served at ``/metrics`` unless
     ``metrics_route`` is false (the server then serves them on another port),
-    and logged to ``access_log``.
+    and logged to ``access_log``. With ``demo`` it also serves the search box
+    page of ``examples/search-box/`` at ``/demo/``, calling this same API.
     """
     metrics = metrics or Metrics(engine.health, settings.index)
     middleware: list[Any] = [SecurityHeaders()]
@@ -386,6 +408,15 @@ def create_app(
         app.add_route("/metrics", MetricsResource(metrics))
     document = openapi_document(settings, metrics=metrics_route)
     app.add_route("/openapi.json", OpenApiResource(document))
+    if demo:
+        if not (DEMO_FOLDER / "index.html").is_file():
+            raise ConfigError(
+                f"cannot serve the search box: its page is not in {DEMO_FOLDER}; it "
+                "comes with timkiem's source tree (examples/search-box/): serve it from "
+                "a checkout installed with 'pip install -e .'"
+            )
+        app.add_route("/demo", DemoPage(DEMO_FOLDER))
+        app.add_static_route("/demo", str(DEMO_FOLDER))
 
     app.add_error_handler(Exception, _handle_unexpected)
     app.add_error_handler(TimkiemError, _handle_timkiem_error)

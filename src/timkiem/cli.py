@@ -537,12 +537,18 @@ def related(
     is_flag=True,
     help="Write the client's address in the access log (left out by default).",
 )
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Also serve the search box page (examples/search-box/) at /demo/.",
+)
 @log_options
 def serve(
     settings: Settings,
     metrics_port: int | None,
     access_log: bool,
     log_client_address: bool,
+    demo: bool,
 ) -> None:
     """Serve the HTTP API with waitress.
 
@@ -562,13 +568,18 @@ def serve(
     if health["status"] != "ok":
         announce(health["reason"], warning=True)
     metrics = Metrics(engine.health, settings.index)
-    app = create_app(
-        engine,
-        settings,
-        metrics=metrics,
-        metrics_route=metrics_port is None,
-        access_log=AccessLog(client_address=log_client_address) if access_log else None,
-    )
+    try:
+        app = create_app(
+            engine,
+            settings,
+            metrics=metrics,
+            metrics_route=metrics_port is None,
+            access_log=AccessLog(client_address=log_client_address) if access_log else None,
+            demo=demo,
+        )
+    except TimkiemError as exc:
+        engine.close()
+        raise click.ClickException(str(exc)) from None
     metrics_server = None
     if metrics_port is not None:
         try:
@@ -583,6 +594,8 @@ def serve(
     if metrics_server is not None:
         where += f" (metrics on http://127.0.0.1:{metrics_server.port}/metrics)"
     announce(f"serving {settings.index} on {where}")
+    if demo:
+        announce(f"search box demo on http://{settings.host}:{settings.port}/demo/")
     try:
         with signal_handlers(reopen_logs=logs_to_file()):
             waitress.serve(
