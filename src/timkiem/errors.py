@@ -92,3 +92,11 @@ class StorageError(TimkiemError):
         super().__init__(message)
         self.path = path
         self.errno = errno
+
+
+class CrawlError(TimkiemError):
+    """A site cannot be crawled at all (a bad URL, robots.txt unreadable or forbidding)."""
+
+
+class SyncRefused(TimkiemError):
+    """A sync would delete more of the index than allowed; nothing was deleted."""
