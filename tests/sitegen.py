@@ -926,7 +926,7 @@ class CrawlSite:
     def categories(self) -> dict[str, list[str]]:
         """Each category's list page path and the article paths it lists, newest first."""
         found: dict[str, list[str]] = {}
-        for path, (story, page, _) in self.articles.items():
+        for path, (_, page, _) in self.articles.items():
             assert page.expected is not None
             found.setdefault(page.expected["category"], []).append(path)
         for paths in found.values():

@@ -422,10 +422,10 @@ def crawl(url: str, settings: Settings) -> None:
 @click.option(
     "--force",
     is_flag=True,
-    help="Delete however many articles the source lacks (see --sync-max-delete-share).",
+    help="Delete however many articles the source lacks (see --sync-max-delete-percent).",
 )
 @_sync_options
-@with_settings(*CRAWLING, "sync_max_delete_share")
+@with_settings(*CRAWLING, "sync_max_delete_percent")
 @log_options
 def sync(
     sources: tuple[str, ...],

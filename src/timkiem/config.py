@@ -171,11 +171,11 @@ class Settings:
         min=0.1,
     )
     crawl_max_pages: int = setting(100_000, "Most pages one crawl fetches.", min=1)
-    sync_max_delete_share: float = setting(
-        0.2,
-        "Largest share of the index's articles a sync may delete without --force.",
+    sync_max_delete_percent: float = setting(
+        20.0,
+        "Largest share of the index's articles, in percent, a sync may delete without --force.",
         min=0,
-        max=1,
+        max=100,
     )
 
     @classmethod

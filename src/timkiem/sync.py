@@ -3,7 +3,7 @@
 Articles of the source that are not in the index are added, those whose
 record differs (by :func:`timkiem.records.record_hash`) replace the stored
 one, the rest are left untouched, and articles the source no longer holds
-are deleted, refusing to delete more than ``sync_max_delete_share`` of the
+are deleted, refusing to delete more than ``sync_max_delete_percent`` of the
 index unless forced (a truncated export or a site that is half down must not
 empty the index). From files, everything is one commit: all or nothing. From
 a site, the crawl commits its batches as it goes (see :mod:`timkiem.crawl`)
@@ -56,13 +56,13 @@ def is_url(source: str) -> bool:
 def _guard(
     settings: Settings, doomed: int, total: int, force: bool, source: str, kept: str = ""
 ) -> None:
-    """Refuse to delete more than ``sync_max_delete_share`` of ``total`` articles."""
-    limit = settings.sync_max_delete_share
-    if force or doomed == 0 or total == 0 or doomed / total <= limit:
+    """Refuse to delete more than ``sync_max_delete_percent`` of ``total`` articles."""
+    limit = settings.sync_max_delete_percent
+    if force or doomed == 0 or total == 0 or doomed * 100 <= limit * total:
         return
     raise SyncRefused(
         f"{source} lacks {doomed} of the index's {total} articles ({doomed / total:.0%}); "
-        f"a sync deletes at most {limit:.0%} (sync_max_delete_share) without --force, in "
+        f"a sync deletes at most {limit:g}% (sync_max_delete_percent) without --force, in "
         f"case the source is incomplete. Nothing was deleted{kept}. If it is complete, run "
         "again with --force"
     )

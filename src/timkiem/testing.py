@@ -375,6 +375,7 @@ class SitePage:
     content_type: str = "text/html; charset=utf-8"
     modified: float = 0.0  # seconds since the epoch: Last-Modified, and the ETag's source
     slow_first: float = 0.0  # seconds the first request waits before it is answered
+    status: int = 200  # another status: the page always answers it (a 503...)
 
     @property
     def etag(self) -> str:
@@ -431,6 +432,8 @@ class SiteServer:
             return 404, None
         if first and page.slow_first:
             time.sleep(page.slow_first)
+        if page.status != 200:
+            return page.status, None
         if headers.get("If-None-Match") == page.etag:
             return 304, page
         since = headers.get("If-Modified-Since")
