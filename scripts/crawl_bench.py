@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "src"))
 
 from sitegen import CrawlSite  # noqa: E402
-
 from timkiem.config import Settings  # noqa: E402
 from timkiem.crawl import Crawler  # noqa: E402
 from timkiem.crawlstate import CrawlState  # noqa: E402
