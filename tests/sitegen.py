@@ -10,7 +10,8 @@ pages (a category listing and the home page) that are not articles.
 
 All text is written here, from templates filled at random (fixed seed), so the
 record each article page should give is known: :func:`generate` returns it
-with the page. ``python tests/sitegen.py DIR`` writes a site to ``DIR``.
+with the page. ``python tests/sitegen.py DIR`` writes a site to ``DIR``; ``python
+tests/sitegen.py --crawl-site DIR ARTICLES BASE_URL`` writes a :class:`CrawlSite` as files
 """
 
 from __future__ import annotations
@@ -879,7 +880,7 @@ class CrawlSite:
     """The labor-union portal as a live site, for :class:`timkiem.testing.SiteServer`.
 
     Article pages under their category's folder, a paginated listing per
-    category (``/chuyen-muc/SLUG.html``, ``?p=2``...), a home page, a PDF, a
+    category (``/chuyen-muc/SLUG.html``, ``SLUG-trang-2.html``...), a home page, a PDF, a
     section robots.txt forbids (``/noi-bo/``), a link to a page that is gone
     (``/tin-da-go.html``) and, with ``sitemap``, a sitemap index of two
     sitemaps with each page's ``lastmod``. Every link leads to a page of the
@@ -949,8 +950,8 @@ class CrawlSite:
         return [paths[i : i + size] for i in range(0, len(paths), size)]
 
     def _list_path(self, category: str, number: int) -> str:
-        path = f"/chuyen-muc/{_slug(category)}.html"
-        return path if number == 1 else f"{path}?p={number}"
+        path = f"/chuyen-muc/{_slug(category)}"
+        return f"{path}.html" if number == 1 else f"{path}-trang-{number}.html"
 
     def render(self, base: str) -> dict[str, Any]:
         """Every resource of the site by path: ``timkiem.testing.SitePage`` objects."""
@@ -1044,6 +1045,21 @@ class CrawlSite:
         }
 
 
+def write_crawl_site(root: Path, site: CrawlSite, base: str) -> None:
+    """Write ``site`` as files a static web server at ``base`` serves (``/`` is
+    ``index.html``)."""
+    import os
+
+    for path, page in site.render(base).items():
+        target = root / (path.lstrip("/") or "index.html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(page.body)
+        os.utime(target, (page.modified, page.modified))
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--crawl-site":  # --crawl-site DIR ARTICLES BASE_URL
+        write_crawl_site(Path(sys.argv[2]), CrawlSite(int(sys.argv[3])), sys.argv[4].rstrip("/"))
+        sys.exit()
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 30
     write_site(Path(sys.argv[1]), generate(count))

@@ -113,7 +113,7 @@ def test_a_site_without_sitemap_is_crawled_by_its_links(
         report = Crawler(crawl_settings).crawl(server.base + "/")
         assert report.mode == "links"
         assert _ids(crawl_settings) == _article_urls(site, server)
-        assert any("?p=2" in path for path in server.requests)  # pagination followed
+        assert any("-trang-2.html" in path for path in server.requests)  # pagination followed
         assert report.broken == [
             f"{server.base}{site.BROKEN}: HTTP 404 (linked from {server.base}/)"
         ]
@@ -169,7 +169,7 @@ def test_cli_crawl_prints_skips_broken_links_and_a_summary(tmp_path: Path) -> No
     assert "skipped: not an article" in result.output
     summary = result.output.strip().splitlines()[-1]
     assert summary.startswith(f"{server.base} (links): ")
-    assert " 8 added, 0 replaced" in summary and "1 broken link(s)" in summary
+    assert " 8 added, 0 replaced" in summary and "1 broken, 0 failed, 1 disallowed" in summary
 
 
 def test_a_crawl_killed_mid_way_loses_no_committed_article(tmp_path: Path) -> None:

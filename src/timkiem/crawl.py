@@ -68,13 +68,12 @@ class CrawlReport:
 
     def summary(self) -> str:
         return (
-            f"{self.fetched} page(s) fetched, {self.not_modified} not modified, "
-            f"{self.lastmod_unchanged} unchanged by sitemap lastmod; "
-            f"{self.added} added, {self.replaced} replaced, {self.unchanged} unchanged, "
-            f"{self.not_articles} not articles, {self.non_html} not HTML, "
-            f"{len(self.problems)} rejected, {len(self.broken)} broken link(s), "
-            f"{len(self.failed)} failed, {self.disallowed} disallowed by robots.txt; "
-            f"{self.requests} request(s) in {self.seconds:.1f} s"
+            f"{self.fetched} fetched ({self.not_modified} not modified, "
+            f"{self.lastmod_unchanged} skipped by lastmod): {self.added} added, "
+            f"{self.replaced} replaced, {self.unchanged} unchanged; {self.not_articles} not "
+            f"articles, {self.non_html} not HTML, {len(self.problems)} rejected, "
+            f"{len(self.broken)} broken, {len(self.failed)} failed, {self.disallowed} "
+            f"disallowed; {self.requests} requests in {self.seconds:.1f} s"
         )
 
 
