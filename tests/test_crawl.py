@@ -3,6 +3,7 @@ its links, politely, once per URL, and again fetching only what changed."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from timkiem.crawl import Crawler
 from timkiem.crawlstate import CrawlState
 from timkiem.errors import CrawlError
 from timkiem.export import stored_records
+from timkiem.sitemaps import NotASitemap, parse_site_list
 from timkiem.storage import IndexDirectory
 from timkiem.testing import SitePage, SiteServer
 
@@ -203,3 +205,46 @@ def test_a_crawl_killed_mid_way_loses_no_committed_article(tmp_path: Path) -> No
         for url in recorded:  # committed and recorded: not fetched again
             path = url[len(server.base) :]
             assert server.requests[path] == counts[path] == 1
+
+
+def test_a_longer_crawl_delay_in_robots_txt_wins(tmp_path: Path) -> None:
+    with SiteServer() as server:
+        rules = b"User-agent: *\nCrawl-delay: 1\n"
+        server.pages["/robots.txt"] = SitePage(rules, "text/plain")
+        server.pages["/"] = SitePage("<html><body><p>Trang chủ</p></body></html>".encode())
+        started = time.monotonic()
+        report = Crawler(make_settings(tmp_path / "index", **FAST)).crawl(server.base + "/")
+        assert time.monotonic() - started >= 0.95  # robots.txt, /sitemap.xml (404), then /
+        assert report.mode == "links" and report.not_articles == 1
+
+
+def test_sitemaps_feeds_and_gzip_are_read() -> None:
+    base = "http://site.example/"
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Tin</title>'
+        b"<item><title>A</title><link>http://site.example/a.html</link></item>"
+        b"<item><title>B</title><link>/b.html#binh-luan</link></item></channel></rss>"
+    )
+    assert list(parse_site_list(rss, base).pages) == [
+        "http://site.example/a.html",
+        "http://site.example/b.html",
+    ]
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><link rel="alternate" '
+        b'href="http://site.example/c.html"/><updated>2024-01-02T00:00:00Z</updated>'
+        b"</entry></feed>"
+    )
+    assert parse_site_list(atom, base).pages == {
+        "http://site.example/c.html": "2024-01-02T00:00:00Z"
+    }
+    index = (
+        b'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<sitemap><loc>http://site.example/s1.xml.gz</loc></sitemap></sitemapindex>"
+    )
+    assert parse_site_list(gzip.compress(index), base).sitemaps == [
+        "http://site.example/s1.xml.gz"
+    ]
+    with pytest.raises(NotASitemap, match="not XML"):
+        parse_site_list(b"<html><body>", base)
+    with pytest.raises(NotASitemap, match="another kind"):
+        parse_site_list(b"<html></html>", base)
