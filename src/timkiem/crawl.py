@@ -274,7 +274,8 @@ class _Run:
         with ThreadPoolExecutor(width, thread_name_prefix="timkiem-crawl") as pool:
             running: dict[Future[Response], str] = {}
             while self.queue or running:
-                while self.queue and len(running) < width and self.pages < limit:
+                # twice as many as in flight: the threads fetch while a page is extracted
+                while self.queue and len(running) < 2 * width and self.pages < limit:
                     url = self.queue.popleft()
                     self.pages += 1
                     known = self._usable_state(url)
