@@ -151,3 +151,11 @@ def test_sync_from_a_site_deletes_what_it_no_longer_has(tmp_path: Path) -> None:
         with pytest.raises(SyncRefused, match="lacks 4 of the index's 11 articles"):
             sync_site(settings, server.base + "/")
         assert len(_stored(settings)) == 11
+
+
+def test_a_site_is_synced_from_one_url_alone(settings: Settings) -> None:
+    args = ["sync", "http://127.0.0.1:9/", "--index", settings.index]
+    for extra in (["other.jsonl"], ["--map", "id=STT"], ["--format", "html"]):
+        result = CliRunner().invoke(cli, [*args, *extra])
+        assert result.exit_code == 2
+        assert "a site is synced from one URL, without --map or --format" in result.output
