@@ -21,9 +21,9 @@ from timkiem.cli import cli
 from timkiem.config import Settings
 from timkiem.crawl import Crawler
 from timkiem.crawlstate import CrawlState
-from timkiem.errors import CrawlError
+from timkiem.errors import CrawlError, NotASitemap
 from timkiem.export import stored_records
-from timkiem.sitemaps import NotASitemap, parse_site_list
+from timkiem.sitemaps import parse_site_list
 from timkiem.storage import IndexDirectory
 from timkiem.testing import SitePage, SiteServer
 

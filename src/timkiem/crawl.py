@@ -30,13 +30,13 @@ from urllib.parse import urlsplit
 
 from timkiem.config import Settings
 from timkiem.crawlstate import CrawlState, PageState
-from timkiem.errors import CrawlError, Problem, RecordError
+from timkiem.errors import CrawlError, NotASitemap, Problem, RecordError
 from timkiem.export import stored_hashes
 from timkiem.fetch import USER_AGENT, Fetcher, Response
 from timkiem.indexer import Indexer
 from timkiem.pages import decode_page, extract_page, parse_html
 from timkiem.records import Article, parse_article, record_hash
-from timkiem.sitemaps import NotASitemap, SiteList, normalize_url, parse_site_list
+from timkiem.sitemaps import SiteList, normalize_url, parse_site_list
 
 MAX_SITEMAPS = 1000
 _FEED_ENDINGS = (".xml", ".xml.gz", ".rss", ".atom", "/feed", "/rss", "/feed/", "/rss/")

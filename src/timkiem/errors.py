@@ -100,3 +100,7 @@ class CrawlError(TimkiemError):
 
 class SyncRefused(TimkiemError):
     """A sync would delete more of the index than allowed; nothing was deleted."""
+
+
+class NotASitemap(TimkiemError):
+    """A document a site lists pages in is neither a sitemap, a sitemap index nor a feed."""

@@ -14,6 +14,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 
+from timkiem.errors import NotASitemap
+
 MAX_UNPACKED_BYTES = 50 << 20  # the sitemap protocol's own limit
 
 
@@ -23,10 +25,6 @@ class SiteList:
 
     pages: dict[str, str | None] = field(default_factory=dict)
     sitemaps: list[str] = field(default_factory=list)
-
-
-class NotASitemap(ValueError):
-    """The document is neither a sitemap, a sitemap index nor a feed."""
 
 
 def normalize_url(url: str, base: str | None = None) -> str | None:
