@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from typing import Any, TypeVar
@@ -14,8 +15,10 @@ from typing import Any, TypeVar
 import click
 
 from timkiem import __version__
+from timkiem.check import DEFAULT_SAMPLE, check_index
 from timkiem.cms_columns import ColumnMap, parse_mapping
 from timkiem.config import BY_NAME, CONFIG_ENV, SETTINGS, Settings, load_settings
+from timkiem.crawl import Crawler, CrawlReport
 from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
 from timkiem.export import export_line, stored_records
 from timkiem.indexer import FORMATS as INPUT_FORMATS
@@ -36,6 +39,7 @@ from timkiem.related import DEFAULT_LIMIT as RELATED_DEFAULT
 from timkiem.related import MAX_LIMIT as RELATED_MAX
 from timkiem.search import RelatedRequest, SearchEngine, SearchRequest
 from timkiem.sources import count_records
+from timkiem.sync import is_url, sync_files, sync_site
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +54,16 @@ SEARCHING = (
     "synonyms_file",
 )
 SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins", "cache_control")
+CRAWLING = (
+    *WRITING[:3],
+    "crawl_delay",
+    "crawl_concurrency",
+    "crawl_timeout",
+    "crawl_retries",
+    "crawl_batch_size",
+    "crawl_commit_seconds",
+    "crawl_max_pages",
+)
 _METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS", "synonyms_file": "FILE"}
 
 
@@ -234,11 +248,16 @@ def _dry_run(
 
 def batch_options(func: F) -> F:
     """The options ingest and reindex share: input format, column names, dry run."""
-    func = click.option(
-        "--dry-run",
-        is_flag=True,
-        help="Print the records as JSON Lines to stdout and write nothing.",
-    )(func)
+    return _batch_options(func, "Print the records as JSON Lines to stdout and write nothing.")
+
+
+def _sync_options(func: F) -> F:
+    """The options of ingest and reindex, for sync."""
+    return _batch_options(func, "Print the counts a sync would give and write nothing.")
+
+
+def _batch_options(func: F, dry_run_help: str) -> F:
+    func = click.option("--dry-run", is_flag=True, help=dry_run_help)(func)
     func = click.option(
         "--map",
         "mapping",
@@ -357,6 +376,124 @@ def _export_to_file(settings: Settings, output: str) -> int:
         if os.path.exists(partial):
             os.remove(partial)
     return count
+
+
+class _CrawlProgress:
+    """A progress line on standard error while a crawl runs (only on a terminal)."""
+
+    def __init__(self) -> None:
+        self.shown = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, report: CrawlReport, queued: int) -> None:
+        now = time.monotonic()
+        if self.shown and now - self.last >= 0.5:
+            self.last = now
+            click.echo(
+                f"\rcrawl: {report.fetched} fetched, {report.added + report.replaced} written, "
+                f"{queued} queued ",
+                nl=False,
+                err=True,
+            )
+
+    def done(self) -> None:
+        if self.shown and self.last:
+            click.echo("", err=True)
+
+
+def _echo_crawl(report: CrawlReport) -> None:
+    """A crawl's skipped pages, missing fields, broken links and failures, on stderr."""
+    for message in [*report.notices, *report.problems]:
+        click.echo(str(message), err=True)
+    for line in report.broken:
+        click.echo(f"broken link: {line}", err=True)
+    for line in report.failed:
+        click.echo(f"failed: {line}", err=True)
+
+
+@cli.command(short_help="Crawl a site and index its article pages.")
+@click.argument("url")
+@with_settings(*CRAWLING)
+@log_options
+def crawl(url: str, settings: Settings) -> None:
+    """Crawl the site of URL: the pages its sitemap lists (robots.txt's Sitemap
+    lines, /sitemap.xml, or URL itself when it is a sitemap or feed), else those
+    linked from URL within the site. Obeys robots.txt; a rerun fetches only what
+    changed. Articles are committed in batches; list pages are skipped."""
+    progress = _CrawlProgress()
+    try:
+        with _reported():
+            report = Crawler(settings, progress=progress).crawl(url)
+    finally:
+        progress.done()
+    _echo_crawl(report)
+    click.echo(f"{report.site} ({report.mode}): {report.summary()}")
+
+
+@cli.command(short_help="Make the index match a full export or a site exactly.")
+@click.argument("sources", nargs=-1, required=True, metavar="PATH...|URL")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Delete however many articles the source lacks (see --sync-max-delete-percent).",
+)
+@_sync_options
+@with_settings(*CRAWLING, "sync_max_delete_percent")
+@log_options
+def sync(
+    sources: tuple[str, ...],
+    force: bool,
+    format: str,
+    mapping: tuple[str, ...],
+    dry_run: bool,
+    settings: Settings,
+) -> None:
+    """Make the index hold exactly the articles of a full export (PATH...: records,
+    or saved pages with --format html) or of a crawl of a site (URL): adds the new,
+    replaces the changed, deletes those no longer there. From files it is one commit.
+    --dry-run prints the counts and writes nothing."""
+    if any(is_url(s) for s in sources):
+        if len(sources) != 1 or mapping or format != "records":
+            raise click.UsageError("a site is synced from one URL, without --map or --format")
+        progress = _CrawlProgress()
+        try:
+            with _reported():
+                report = sync_site(
+                    settings, sources[0], force=force, dry_run=dry_run, progress=progress
+                )
+        finally:
+            progress.done()
+        assert report.crawl is not None
+        _echo_crawl(report.crawl)
+        click.echo(f"{report.crawl.site} ({report.crawl.mode}): {report.crawl.summary()}", err=True)
+    else:
+        columns = _columns(mapping, format)
+        with _reported():
+            report = sync_files(
+                settings, sources, format=format, columns=columns, force=force, dry_run=dry_run
+            )
+        for notice in report.notices:
+            click.echo(str(notice), err=True)
+    click.echo(report.summary())
+
+
+@cli.command(short_help="Verify the index against itself.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help=f"Analyse every article again, not up to {DEFAULT_SAMPLE} per segment.",
+)
+@with_settings("index")
+def check(full: bool, settings: Settings) -> None:
+    """Verify the live index: every segment readable (with its term data's checksum),
+    stored articles and indexed terms in agreement, ids unique, dates and categories
+    as stored. Prints one line per problem and exits 1 if any, else "ok"."""
+    report = check_index(settings, full=full)
+    for problem in report.problems:
+        click.echo(problem)
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
 
 
 @cli.command()

@@ -155,6 +155,41 @@ class Settings:
         min=0,
     )
 
+    crawl_delay: float = setting(
+        0.1,
+        "Seconds between the starts of two requests of a crawl to the site (a longer "
+        "Crawl-delay in the site's robots.txt wins).",
+        min=0,
+    )
+    crawl_concurrency: int = setting(
+        2, "Requests a crawl has in flight at once.", min=1, max=16
+    )
+    crawl_timeout: float = setting(
+        10.0, "Seconds a crawl waits for a page before trying it again.", min=0.1
+    )
+    crawl_retries: int = setting(
+        2,
+        "Times a crawl tries a page again after a timeout, a lost connection or a 5xx "
+        "status, waiting twice as long each time (from 0.5 s).",
+        min=0,
+        max=10,
+    )
+    crawl_batch_size: int = setting(
+        200, "Articles a crawl commits to the index at once.", min=1
+    )
+    crawl_commit_seconds: float = setting(
+        30.0,
+        "Seconds after which a crawl commits the articles it has, however few.",
+        min=0.1,
+    )
+    crawl_max_pages: int = setting(100_000, "Most pages one crawl fetches.", min=1)
+    sync_max_delete_percent: float = setting(
+        20.0,
+        "Largest share of the index's articles, in percent, a sync may delete without --force.",
+        min=0,
+        max=100,
+    )
+
     @classmethod
     def load(
         cls,

@@ -2,6 +2,7 @@
 
 - :class:`ServerProcess` runs a real ``timkiem serve`` on 127.0.0.1 and talks to it;
 - :func:`free_port`, :func:`request` (one request on a kept-alive connection);
+- :class:`SiteServer` serves a website on 127.0.0.1 for crawls, counting requests;
 - :func:`percentile`, the one definition used for every latency figure;
 - :func:`rss_bytes`, :func:`peak_rss_bytes`, :func:`tree_rss_bytes`: memory from ``/proc``;
 - the shared corpus: :data:`CORPUS_DIR`, :func:`corpus_dir`, :func:`corpus_missing`,
@@ -13,7 +14,9 @@ The corpus is not part of the repository: it lies beside the project root, in
 
 from __future__ import annotations
 
+import email.utils
 import gzip
+import hashlib
 import http.client
 import json
 import math
@@ -23,11 +26,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -354,3 +362,112 @@ class ServerProcess:
     def get(self, path: str, timeout: float = 10.0, **params: Any) -> tuple[int, Any]:
         """``GET path?params``: the status and the decoded JSON body (also for errors)."""
         return get_json(self.base, path, timeout, **params)
+
+
+# -- a website to crawl ------------------------------------------------------------
+
+
+@dataclass
+class SitePage:
+    """One resource of a :class:`SiteServer`: its bytes, type and modification time."""
+
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    modified: float = 0.0  # seconds since the epoch: Last-Modified, and the ETag's source
+    slow_first: float = 0.0  # seconds the first request waits before it is answered
+    status: int = 200  # another status: the page always answers it (a 503...)
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
+
+
+class SiteServer:
+    """A website on 127.0.0.1 for crawls: serves ``pages`` (path with query -> page) with
+    ``ETag`` and ``Last-Modified``, answers conditional requests with 304, 404 for
+    anything else, and counts every request by path (``requests``) and user agent."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.pages: dict[str, SitePage] = {}
+        self.requests: Counter[str] = Counter()
+        self.agents: set[str] = set()
+        self.delay = delay  # seconds every answer waits (a slower site)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+
+    def start(self) -> SiteServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SiteServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def _answer(self, path: str, headers: Message) -> tuple[int, SitePage | None]:
+        with self._lock:
+            self.requests[path] += 1
+            self.agents.add(headers.get("User-Agent", ""))
+            first = self.requests[path] == 1
+            page = self.pages.get(path)
+        if self.delay:
+            time.sleep(self.delay)
+        if page is None:
+            return 404, None
+        if first and page.slow_first:
+            time.sleep(page.slow_first)
+        if page.status != 200:
+            return page.status, None
+        if headers.get("If-None-Match") == page.etag:
+            return 304, page
+        since = headers.get("If-Modified-Since")
+        if since and "If-None-Match" not in headers:
+            parsed = email.utils.parsedate_to_datetime(since)
+            if parsed is not None and page.modified <= parsed.timestamp():
+                return 304, page
+        return 200, page
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                status, page = site._answer(self.path, self.headers)
+                try:
+                    self.send_response(status)
+                    if page is not None:
+                        self.send_header("ETag", page.etag)
+                        modified = email.utils.formatdate(page.modified, usegmt=True)
+                        self.send_header("Last-Modified", modified)
+                    body = page.body if page is not None and status == 200 else b""
+                    if status == 404:
+                        body = b"<html><body><h1>404</h1></body></html>"
+                    if status != 304:
+                        kind = page.content_type if page and status == 200 else "text/html"
+                        self.send_header("Content-Type", kind)
+                        self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the crawler gave up waiting (a slow page): nothing to answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
