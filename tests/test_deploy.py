@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import configparser
 import gzip
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -26,7 +22,14 @@ import pytest
 from conftest import EXAMPLES, ROOT
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
-from timkiem.testing import free_port
+from timkiem.testing import (
+    NginxProcess,
+    ServerProcess,
+    free_port,
+    nginx_binary,
+    nginx_config,
+    nginx_site,
+)
 
 DEPLOY = ROOT / "deploy"
 UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer"]
@@ -102,39 +105,8 @@ def test_logrotate_tells_the_server() -> None:
     assert "/var/log/timkiem/" in server["ExecStart"] and server["LogsDirectory"] == "timkiem"
 
 
-def nginx_config(tmp_path: Path, listen: int, upstream: int) -> Path:
-    """A full nginx.conf around the site, every path moved into ``tmp_path``."""
-    site = (DEPLOY / "nginx-timkiem.conf").read_text()
-    site = site.replace("/var/cache/nginx/timkiem", str(tmp_path / "cache"))
-    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
-    site = site.replace("listen [::]:80;", "")
-    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
-    (tmp_path / "site.conf").write_text(site)
-    temp = "\n".join(
-        f"    {kind}_temp_path {tmp_path}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    config = tmp_path / "nginx.conf"
-    config.write_text(
-        f"pid {tmp_path}/nginx.pid;\n"
-        f"error_log {tmp_path}/error.log;\n"
-        "daemon off;\nmaster_process off;\n"
-        "events { worker_connections 64; }\n"
-        "http {\n"
-        "    default_type application/octet-stream;\n"
-        "    access_log off;\n"
-        f"{temp}\n"
-        f"    include {tmp_path}/site.conf;\n"
-        "}\n"
-    )
-    return config
-
-
 def nginx_or_skip() -> str:
-    found = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-    )
+    found = nginx_binary()
     if found is None:
         pytest.skip("nginx is not installed (.ci/run installs it with apt-get when it can)")
     return found
@@ -142,7 +114,7 @@ def nginx_or_skip() -> str:
 
 def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
     nginx = nginx_or_skip()
-    config = nginx_config(tmp_path, free_port(), 8000)
+    config = nginx_config(tmp_path, nginx_site(tmp_path, free_port(), [8000]))
     proc = subprocess.run(
         [nginx, "-t", "-c", str(config), "-p", str(tmp_path)],
         capture_output=True,
@@ -163,39 +135,11 @@ def proxied(tmp_path: Path) -> Iterator[str]:
     nginx = nginx_or_skip()
     index = tmp_path / "index"
     Indexer(Settings.load({"index": str(index)}, environ={})).ingest([str(EXAMPLES)])
-    api_port, port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMKIEM_")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "timkiem", "serve", "--port", str(api_port), "--index", str(index)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    proxy = subprocess.Popen(
-        [nginx, "-c", str(nginx_config(tmp_path, port, api_port)), "-p", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proxy.poll() is None, proxy.communicate()[1]
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "nginx never answered through timkiem"
-                time.sleep(0.2)
-        yield base
-    finally:
-        for process in (proxy, server):
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    port = free_port()
+    with ServerProcess(index, clean=True) as server:
+        config = nginx_config(tmp_path, nginx_site(tmp_path, port, [server.port]))
+        with NginxProcess(nginx, config, port) as proxy:
+            yield proxy.base
 
 
 def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:

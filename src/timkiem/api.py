@@ -33,6 +33,7 @@ from timkiem.search import SearchEngine, SearchRequest
 
 log = logging.getLogger("timkiem.api")
 
+GENERATION_HEADER = "X-Timkiem-Generation"
 _PARAM_NAME = re.compile(r'"([^"]+)" parameter')
 
 
@@ -155,6 +156,27 @@ class SecurityHeaders:
         resp.set_header("Cache-Control", "no-store")
 
 
+class GenerationHeader:
+    """``X-Timkiem-Generation``: the index generation that answered the request.
+
+    Behind a load balancer it tells which replica state each response came
+    from; it names the snapshot the request read, not a later one.
+    """
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.engine.take_served_generation()  # this thread's previous request
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        generation = self.engine.take_served_generation()
+        if generation:
+            resp.set_header(GENERATION_HEADER, generation)
+
+
 _STATUS_OF: list[tuple[type[TimkiemError], str, str]] = [
     (InvalidParameter, falcon.HTTP_400, "invalid_parameter"),
     (ArticleNotFound, falcon.HTTP_404, "not_found"),
@@ -229,7 +251,7 @@ def create_app(
     and logged to ``access_log``.
     """
     metrics = metrics or Metrics(engine.health, settings.index)
-    middleware: list[Any] = [SecurityHeaders()]
+    middleware: list[Any] = [SecurityHeaders(), GenerationHeader(engine)]
     origins = settings.allowed_origins
     if origins:
         middleware.append(falcon.CORSMiddleware(allow_origins="*" if origins == ["*"] else origins))

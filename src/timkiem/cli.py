@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from timkiem import __version__
+from timkiem import __version__, replication
 from timkiem.cms_columns import ColumnMap, parse_mapping
 from timkiem.config import BY_NAME, CONFIG_ENV, SETTINGS, Settings, load_settings
 from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
@@ -503,6 +503,50 @@ def serve(
             metrics_server.close()
         engine.close()
     announce("stopped")
+
+
+@cli.command(short_help="Publish the live commit for replicas to pull.")
+@with_settings("index", "lock_timeout")
+@log_options
+def publish(settings: Settings) -> None:
+    """Publish the live commit as a new, immutable generation in INDEX/published/.
+
+    Replicas copy it with 'timkiem pull'. Publishing a commit already
+    published does nothing.
+    """
+    with _reported():
+        click.echo(replication.publish(settings).summary())
+
+
+@cli.command(short_help="Copy the writer's published generation and switch to it.")
+@click.argument("source", metavar="SOURCE")
+@with_settings("index", "lock_timeout", "pull_interval")
+@log_options
+def pull(source: str, settings: Settings) -> None:
+    """Make SOURCE's published generation this replica's live index.
+
+    SOURCE is the writer's index directory, or the http(s):// URL serving its
+    published/ folder. The copy is checked (sizes, SHA-256, the index opens)
+    before CURRENT switches; a running 'timkiem serve' on --index follows.
+    With --pull-interval it keeps running, pulling each new generation (SIGINT
+    or SIGTERM stops it).
+    """
+    from timkiem.serving import announce, logs_to_file, signal_handlers
+
+    if not settings.pull_interval:
+        with _reported():
+            click.echo(replication.pull(settings, source).summary())
+        return
+
+    def report(pulled: replication.Pulled | None, error: TimkiemError | None) -> None:
+        if error is not None:
+            announce(f"pull from {source} failed: {error}", warning=True)
+        elif pulled is not None:
+            announce(pulled.summary())
+
+    announce(f"following {source} every {settings.pull_interval:g} s into {settings.index}")
+    with _reported(), signal_handlers(reopen_logs=logs_to_file()):
+        replication.follow(settings, source, settings.pull_interval, report)
 
 
 @cli.command("config")

@@ -142,6 +142,12 @@ class Settings:
         "input files add up to 4 MB or more, else one.",
         min=0,
     )
+    pull_interval: float = setting(
+        0.0,
+        "Seconds between two looks at the source by 'timkiem pull', which then keeps "
+        "running (0 = pull once and exit).",
+        min=0,
+    )
 
     @classmethod
     def load(

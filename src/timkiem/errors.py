@@ -92,3 +92,8 @@ class StorageError(TimkiemError):
         super().__init__(message)
         self.path = path
         self.errno = errno
+
+
+class ReplicationError(TimkiemError):
+    """A generation cannot be published or pulled (nothing published, a file missing,
+    changed or damaged); the replica keeps serving what it had."""
