@@ -19,14 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, nginx_or_skip
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
 from timkiem.testing import (
     NginxProcess,
     ServerProcess,
     free_port,
-    nginx_binary,
     nginx_config,
     nginx_site,
 )
@@ -103,13 +102,6 @@ def test_logrotate_tells_the_server() -> None:
     assert "copytruncate" not in rules  # the server reopens its file instead
     server = unit("timkiem.service")["Service"]
     assert "/var/log/timkiem/" in server["ExecStart"] and server["LogsDirectory"] == "timkiem"
-
-
-def nginx_or_skip() -> str:
-    found = nginx_binary()
-    if found is None:
-        pytest.skip("nginx is not installed (.ci/run installs it with apt-get when it can)")
-    return found
 
 
 def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:

@@ -307,7 +307,7 @@ class DirectorySource:
     def __init__(self, path: str | Path) -> None:
         path = Path(path)
         inner = publish_directory(path)
-        self.path = inner if (inner / CURRENT).exists() else path
+        self.path = inner if inner.is_dir() else path
         self.label = str(self.path)
 
     def where(self, name: str) -> str:
@@ -380,6 +380,12 @@ def _missing(source: Source, name: str) -> ReplicationError:
             "run 'timkiem publish' on the writer, and give its index directory (or the URL "
             "serving its published/ folder)"
         )
+    if name.endswith(f"/{MANIFEST}") and isinstance(source, DirectorySource):
+        if (source.path / name).parent.is_dir():
+            return ReplicationError(
+                f"{source.where(name)} not found: {source.label} is a writer's own index, "
+                "nothing has been published from it; run 'timkiem publish' on the writer"
+            )
     return ReplicationError(
         f"{source.where(name)} not found: the writer removed that generation while it was "
         "copied (two newer ones were published); run 'timkiem pull' again"
