@@ -31,7 +31,7 @@ from timkiem.testing import (
 )
 
 DEPLOY = ROOT / "deploy"
-UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer"]
+UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer", "timkiem-pull.service"]
 TIMKIEM = "/opt/timkiem/.venv/bin/timkiem"
 
 
@@ -43,7 +43,7 @@ def unit(name: str) -> configparser.ConfigParser:
 
 
 def test_the_units_are_hardened() -> None:
-    for name in ("timkiem.service", "timkiem-sync.service"):
+    for name in ("timkiem.service", "timkiem-sync.service", "timkiem-pull.service"):
         service = unit(name)["Service"]
         assert service["User"] == "timkiem" and service["Group"] == "timkiem"
         assert service["ProtectSystem"] == "strict"
@@ -56,6 +56,9 @@ def test_the_units_are_hardened() -> None:
     assert "--metrics-port" in server["ExecStart"] and "--log-file" in server["ExecStart"]
     assert server["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert unit("timkiem-sync.timer")["Timer"]["Unit"] == "timkiem-sync.service"
+    follower = unit("timkiem-pull.service")["Service"]
+    assert " pull https://" in follower["ExecStart"] and follower["Restart"] == "on-failure"
+    assert "Environment=TIMKIEM_PULL_INTERVAL=30" in (DEPLOY / "timkiem-pull.service").read_text()
 
 
 def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
