@@ -3,7 +3,8 @@
 Builds (or reuses, ``--reuse``) an index of the news items, publishes it,
 pulls it into ``--replicas`` replica directories (timing the copy), then runs
 ``--clients`` concurrent keep-alive clients for ``--duration`` seconds each
-against: one ``timkiem serve`` directly, the same through nginx, and the
+against: one ``timkiem serve`` directly (and with one client, for the
+latency of a query alone), the same through nginx, and the
 replicas behind nginx (the project's site, ``deploy/nginx-timkiem.conf``,
 without its per-client rate limit). Prints queries per second, p50/p99
 latency (nearest rank), errors and each server's resident memory. The query
@@ -65,8 +66,21 @@ def build(work: Path, limit: int | None, reuse: bool) -> Path:
     return writer
 
 
-def measure(label: str, port: int, corpus: Corpus, args: argparse.Namespace) -> None:
-    figures = throughput(port, corpus, args.clients, args.duration)
+def resident_split(pid: int) -> tuple[int, int]:
+    """Resident bytes of ``pid``: its own (anonymous) and mapped files' pages."""
+    found = {"RssAnon:": 0, "RssFile:": 0, "RssShmem:": 0}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            key = line.split(maxsplit=1)[0]
+            if key in found:
+                found[key] = int(line.split()[1]) * 1024
+    return found["RssAnon:"], found["RssFile:"] + found["RssShmem:"]
+
+
+def measure(
+    label: str, port: int, corpus: Corpus, args: argparse.Namespace, clients: int | None = None
+) -> None:
+    figures = throughput(port, corpus, clients or args.clients, args.duration)
     print(
         f"{label:<28} {figures['qps']:>7.0f} q/s   p50 {figures['p50']:>6.1f} ms   "
         f"p99 {figures['p99']:>6.1f} ms   errors {figures['errors']:.0f}",
@@ -103,6 +117,7 @@ def main() -> None:
     print(f"{args.clients} clients, {args.duration:g} s each, {args.threads} threads per server")
     with ExitStack() as stack:
         one = stack.enter_context(ServerProcess(replicas[0], clean=True, args=serve_args))
+        measure("one server, 1 client", one.port, corpus, args, clients=1)
         measure("one server, direct", one.port, corpus, args)
         folder = work / "nginx-one"
         folder.mkdir(exist_ok=True)
@@ -121,8 +136,13 @@ def main() -> None:
         site = nginx_site(folder, port, [s.port for s in servers], rate_limit=False)
         with NginxProcess(nginx, nginx_config(folder, site), port):
             measure(f"{len(servers)} replicas, through nginx", port, corpus, args)
-        memory = ", ".join(f"{s.rss_bytes() / MB:.0f}" for s in servers)
-        print(f"server memory (MB, resident): {memory}")
+        for server in servers:
+            anon, files = resident_split(server.pid)
+            print(
+                f"server {server.port}: {server.rss_bytes() / MB:.0f} MB resident: "
+                f"{anon / MB:.0f} MB its own, {files / MB:.0f} MB file pages (index, libraries; "
+                "shared with other processes)"
+            )
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -21,7 +21,7 @@ from timkiem.export import export_line, stored_records
 from timkiem.indexer import FORMATS as INPUT_FORMATS
 from timkiem.indexer import Indexer, IngestReport
 from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE, MAX_PER_PAGE, SORTS
-from timkiem.logs import FORMATS, configure_logging, default_logging
+from timkiem.logs import configure_logging, default_logging
 from timkiem.search import SearchEngine, SearchRequest
 from timkiem.sources import count_records
 
@@ -36,29 +36,52 @@ SEARCHING = (
     "query_time_limit",
     "cache_size",
 )
-SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins")
-_METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS"}
+SERVING = (
+    *SEARCHING,
+    "host",
+    "port",
+    "threads",
+    "cors_origins",
+    "metrics_port",
+    "access_log",
+    "log_client_address",
+)
+_METAVARS = {
+    "index": "DIR",
+    "host": "ADDRESS",
+    "cors_origins": "ORIGINS",
+    "metrics_port": "PORT",
+    "log_file": "PATH",
+}
 
 
 def setting_option(name: str) -> Callable[[F], F]:
     """The option of one declared setting, its help and default taken from the declaration."""
     declared = BY_NAME[name]
     bounds = f"; {declared.bounds}" if declared.bounds else ""
+    help = f"{declared.help} [default: {declared.shown_default()}, or ${declared.env}{bounds}]"
+    if declared.type is bool:
+        flags = f"{declared.option}/{declared.negative_option}"
+        return click.option(flags, name, default=None, help=help)
+    kind = click.Choice(declared.choices) if declared.choices else declared.type
     return click.option(
-        declared.option,
-        name,
-        type=declared.type,
-        default=None,
-        metavar=_METAVARS.get(name),
-        help=f"{declared.help} [default: {declared.shown_default()}, or ${declared.env}{bounds}]",
+        declared.option, name, type=kind, default=None, metavar=_METAVARS.get(name), help=help
     )
 
 
 def log_options(func: F) -> F:
-    """``--log-format`` and ``--log-file``, applied before the command runs."""
+    """``--log-format`` and ``--log-file`` (or their settings), applied before the command
+    runs; put it below ``with_settings``, whose settings give the values not set here."""
 
     @functools.wraps(func)
-    def configured(*args: Any, log_format: str, log_file: str | None, **kwargs: Any) -> Any:
+    def configured(
+        *args: Any, log_format: str | None, log_file: str | None, **kwargs: Any
+    ) -> Any:
+        settings = kwargs.get("settings")
+        if settings is not None:
+            log_format = log_format or settings.log_format
+            log_file = log_file or settings.log_file or None
+        log_format = log_format or "text"
         if log_format != "text" or log_file:
             try:
                 configure_logging(log_format, log_file)
@@ -69,20 +92,8 @@ def log_options(func: F) -> F:
                 ) from None
         return func(*args, **kwargs)
 
-    configured = click.option(
-        "--log-file",
-        metavar="PATH",
-        default=None,
-        help="Append log messages to PATH instead of standard error "
-        "(reopened on SIGHUP, for log rotation).",
-    )(configured)
-    configured = click.option(
-        "--log-format",
-        type=click.Choice(FORMATS),
-        default="text",
-        show_default=True,
-        help="Log messages as text lines or as one JSON object per line.",
-    )(configured)
+    configured = setting_option("log_file")(configured)
+    configured = setting_option("log_format")(configured)
     return configured  # type: ignore[return-value]
 
 
@@ -422,31 +433,8 @@ def search(
 
 @cli.command()
 @with_settings(*SERVING)
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(1, 65535),
-    default=None,
-    metavar="PORT",
-    help="Serve /metrics (Prometheus) on 127.0.0.1:PORT instead of the API's port.",
-)
-@click.option(
-    "--access-log/--no-access-log",
-    default=True,
-    show_default=True,
-    help="Log one line per request (method, path, status, time, results, generation).",
-)
-@click.option(
-    "--log-client-address",
-    is_flag=True,
-    help="Write the client's address in the access log (left out by default).",
-)
 @log_options
-def serve(
-    settings: Settings,
-    metrics_port: int | None,
-    access_log: bool,
-    log_client_address: bool,
-) -> None:
+def serve(settings: Settings) -> None:
     """Serve the HTTP API with waitress.
 
     Ctrl-C (SIGINT) or SIGTERM stops it, also when started in the background.
@@ -464,12 +452,14 @@ def serve(
     if health["status"] != "ok":
         announce(health["reason"], warning=True)
     metrics = Metrics(engine.health, settings.index)
+    metrics_port = settings.metrics_port or None
+    access_log = settings.access_log
     app = create_app(
         engine,
         settings,
         metrics=metrics,
         metrics_route=metrics_port is None,
-        access_log=AccessLog(client_address=log_client_address) if access_log else None,
+        access_log=AccessLog(client_address=settings.log_client_address) if access_log else None,
     )
     metrics_server = None
     if metrics_port is not None:
