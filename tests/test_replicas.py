@@ -22,11 +22,12 @@ import pytest
 from click.testing import CliRunner
 from falcon.testing import TestClient
 
-from conftest import EXAMPLES, make_settings, nginx_or_skip, write_jsonl
+from conftest import EXAMPLES, Engines, make_settings, nginx_or_skip, write_jsonl
 from timkiem.cli import cli
 from timkiem.errors import ReplicationError
 from timkiem.indexer import Indexer
 from timkiem.replication import MANIFEST, publish, publish_directory, pull, read_manifest
+from timkiem.search import SearchRequest
 from timkiem.storage import IndexDirectory
 from timkiem.testing import (
     LOOPBACK,
@@ -192,6 +193,27 @@ def test_responses_name_the_generation_that_answered(client: TestClient) -> None
     assert "X-Timkiem-Generation" not in client.simulate_get("/nope").headers
 
 
+def test_a_search_on_the_snapshot_before_a_switch_is_not_cached_for_the_new_one(
+    tmp_path: Path, engines: Engines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that took the old snapshot just before the switch must not leave its
+    results in the new generation's cache."""
+    writer = writer_with(tmp_path, articles())
+    engine = engines.open(make_settings(writer))
+    request = SearchRequest(q=MARK)
+    old = engine.snapshot()
+    assert engine.search(request)["total"] == 0
+    Indexer(make_settings(writer)).reindex(
+        [str(write_jsonl(tmp_path / "n.jsonl", changed(articles())))]
+    )
+    assert engine.snapshot() is not old  # the switch: a new snapshot with a new cache
+    late = iter([old])  # this request took the old snapshot before the switch
+    real = engine.snapshot
+    monkeypatch.setattr(engine, "snapshot", lambda: next(late, None) or real())
+    assert engine.search(request)["total"] == 0
+    assert engine.search(request)["total"] == 6
+
+
 # -- replicas behind nginx ---------------------------------------------------------
 
 
@@ -234,7 +256,11 @@ class Clients:
             if response.status != 200:
                 self.failures.append(f"{path}: {response.status} {body[:200]!r}")
                 continue
-            data = json.loads(body)
+            try:
+                data = json.loads(body)
+            except ValueError:
+                self.failures.append(f"{path}: not JSON: {body[:200]!r}")
+                continue
             self.answers.append(
                 Answer(
                     started,
