@@ -148,6 +148,9 @@ def test_pulling_with_nothing_published_says_what_to_do(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "nothing has been published" in result.output and "timkiem publish" in result.output
     assert not (tmp_path / "r" / "CURRENT").exists()
+    result = CliRunner().invoke(cli, ["publish", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "no index at" in result.output
+    assert not (tmp_path / "none").exists()
     result = CliRunner().invoke(cli, ["pull", "ftp://writer/x", "--index", str(tmp_path / "r")])
     assert result.exit_code == 1 and "unknown scheme 'ftp'" in result.output
 

@@ -236,6 +236,8 @@ def publish(settings: Settings) -> Published:
     started = time.monotonic()
     writer = IndexDirectory(settings.index)
     area = IndexDirectory(publish_directory(settings.index))
+    if writer.current_name() is None:
+        writer.open_current()  # says there is no index, before the lock creates its folder
     with (
         storage_errors(writer.path, "publishing"),
         writer.writer_lock(settings.lock_timeout),
@@ -305,10 +307,17 @@ class DirectorySource:
     """Published generations in a directory: the writer's index or its ``published/``."""
 
     def __init__(self, path: str | Path) -> None:
-        path = Path(path)
-        inner = publish_directory(path)
-        self.path = inner if inner.is_dir() else path
-        self.label = str(self.path)
+        self.given = Path(path)
+
+    @property
+    def path(self) -> Path:
+        """The folder of ``CURRENT``: ``published/`` once the writer has published there."""
+        inner = publish_directory(self.given)
+        return inner if inner.is_dir() else self.given
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
 
     def where(self, name: str) -> str:
         return str(self.path / name)
