@@ -95,5 +95,4 @@ class StorageError(TimkiemError):
 
 
 class ReplicationError(TimkiemError):
-    """A generation cannot be published or pulled (nothing published, a file missing,
-    changed or damaged); the replica keeps serving what it had."""
+    """A generation cannot be published or pulled; the replica keeps what it had."""

@@ -288,7 +288,7 @@ def publish(settings: Settings) -> Published:
         fsync_directory(area.path)
         area.switch_to(name)
         area.remove_old_generations(keep=KEEP)
-    log.info("published %s (%s, commit %d)", name, source, commit)
+    log.debug("published %s (%s, commit %d)", name, source, commit)
     return Published(manifest, True, time.monotonic() - started)
 
 
@@ -481,7 +481,7 @@ def pull(settings: Settings, source: str | Source) -> Pulled:
         fsync_directory(replica.path)
         replica.switch_to(name)
         replica.remove_old_generations(keep=KEEP)
-    log.info("pulled %s from %s", name, origin.label)
+    log.debug("pulled %s from %s", name, origin.label)
     return Pulled(manifest, origin.label, True, time.monotonic() - started)
 
 
