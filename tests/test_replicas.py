@@ -322,33 +322,33 @@ def test_replicas_behind_nginx_switch_atomically(tmp_path: Path) -> None:
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMKIEM_")}
     logs = [tmp_path / f"follow-{n}.log" for n in (1, 2)]
-    followers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "timkiem",
-                "pull",
-                str(writer),
-                "--index",
-                str(replica),
-                "--pull-interval",
-                "0.2",
-            ],
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        for replica, log in zip(replicas, logs, strict=True)
-    ]
     port = free_port()
+    # replica 1 pulls from the writer's directory, replica 2 over HTTP from nginx
+    # serving the writer's published/ folder (as docs/deploy.md sets it up)
+    sources = [str(writer), f"http://{LOOPBACK}:{port}/timkiem-published/"]
+    followers: list[subprocess.Popen[bytes]] = []
     servers = [ServerProcess(r, clean=True, args=["--no-access-log"]) for r in replicas]
     try:
         with servers[0], servers[1]:
-            config = nginx_config(
-                tmp_path, nginx_site(tmp_path, port, [s.port for s in servers], rate_limit=False)
+            site = nginx_site(tmp_path, port, [s.port for s in servers], rate_limit=False)
+            published_files = (
+                f"    location /timkiem-published/ {{\n"
+                f"        alias {publish_directory(writer)}/;\n"
+                "    }\n\n    location / {"
             )
+            site = site.replace("    location / {", published_files, 1)
+            config = nginx_config(tmp_path, site)
             with NginxProcess(nginx, config, port), Clients(port, 8, paths) as clients:
+                for replica, source, log in zip(replicas, sources, logs, strict=True):
+                    command = ["pull", source, "--index", str(replica), "--pull-interval", "0.2"]
+                    followers.append(
+                        subprocess.Popen(
+                            [sys.executable, "-m", "timkiem", *command],
+                            stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT,
+                            env=env,
+                        )
+                    )
                 began = time.monotonic()
                 time.sleep(1.0)
                 Indexer(make_settings(writer)).reindex(
@@ -370,6 +370,8 @@ def test_replicas_behind_nginx_switch_atomically(tmp_path: Path) -> None:
                 servers[0].stop()  # one replica goes away mid-run
                 stopped = time.monotonic()
                 time.sleep(1.5)
+                for follower in followers:  # before nginx, which serves one of them
+                    follower.terminate()
             ended = time.monotonic()
     finally:
         for follower in followers:
@@ -397,5 +399,6 @@ def test_replicas_behind_nginx_switch_atomically(tmp_path: Path) -> None:
             assert answer.generation == "gen-000002", f"old answer after the switch: {answer}"
     assert by_generation["gen-000001"] > 0 and by_generation["gen-000002"] > 0, figures
     assert after_stop > 0, figures
-    for log in logs:
-        assert "pulled gen-000002" in log.read_text(), log.read_text()
+    shown = [str(publish_directory(writer)), sources[1]]  # how each follower names its source
+    for log, source in zip(logs, shown, strict=True):
+        assert f"pulled gen-000002 from {source}" in log.read_text(), log.read_text()
