@@ -300,8 +300,8 @@ def test_version_and_help(runner: CliRunner) -> None:
     listed = help_text.split("Commands:\n", 1)[1].splitlines()
     names = [line.split()[0] for line in listed if line.strip()]
     assert names == sorted(cli.commands) == [
-        "check", "config", "crawl", "delete", "export", "ingest", "reindex", "related", "search",
-        "serve", "stats", "suggest", "sync",
+        "check", "config", "crawl", "delete", "export", "ingest", "publish", "pull", "reindex",
+        "related", "search", "serve", "stats", "suggest", "sync",
     ]  # fmt: skip
     for line in listed:
         assert not line.rstrip().endswith("..."), f"cut short: {line.strip()}"

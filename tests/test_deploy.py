@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import configparser
 import gzip
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,13 +21,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, nginx_or_skip
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
-from timkiem.testing import ServerProcess, free_port
+from timkiem.testing import (
+    NginxProcess,
+    ServerProcess,
+    free_port,
+    nginx_config,
+    nginx_site,
+)
 
 DEPLOY = ROOT / "deploy"
-UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer"]
+UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer", "timkiem-pull.service"]
 TIMKIEM = "/opt/timkiem/.venv/bin/timkiem"
 
 
@@ -42,7 +45,7 @@ def unit(name: str) -> configparser.ConfigParser:
 
 
 def test_the_units_are_hardened() -> None:
-    for name in ("timkiem.service", "timkiem-sync.service"):
+    for name in ("timkiem.service", "timkiem-sync.service", "timkiem-pull.service"):
         service = unit(name)["Service"]
         assert service["User"] == "timkiem" and service["Group"] == "timkiem"
         assert service["ProtectSystem"] == "strict"
@@ -55,6 +58,9 @@ def test_the_units_are_hardened() -> None:
     assert "--metrics-port" in server["ExecStart"] and "--log-file" in server["ExecStart"]
     assert server["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert unit("timkiem-sync.timer")["Timer"]["Unit"] == "timkiem-sync.service"
+    follower = unit("timkiem-pull.service")["Service"]
+    assert " pull https://" in follower["ExecStart"] and follower["Restart"] == "on-failure"
+    assert "Environment=TIMKIEM_PULL_INTERVAL=30" in (DEPLOY / "timkiem-pull.service").read_text()
 
 
 def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
@@ -103,47 +109,9 @@ def test_logrotate_tells_the_server() -> None:
     assert "/var/log/timkiem/" in server["ExecStart"] and server["LogsDirectory"] == "timkiem"
 
 
-def nginx_config(tmp_path: Path, listen: int, upstream: int) -> Path:
-    """A full nginx.conf around the site, every path moved into ``tmp_path``."""
-    site = (DEPLOY / "nginx-timkiem.conf").read_text()
-    site = site.replace("/var/cache/nginx/timkiem", str(tmp_path / "cache"))
-    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
-    site = site.replace("listen [::]:80;", "")
-    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
-    (tmp_path / "site.conf").write_text(site)
-    temp = "\n".join(
-        f"    {kind}_temp_path {tmp_path}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    config = tmp_path / "nginx.conf"
-    config.write_text(
-        f"pid {tmp_path}/nginx.pid;\n"
-        f"error_log {tmp_path}/error.log;\n"
-        "daemon off;\nmaster_process off;\n"
-        "events { worker_connections 64; }\n"
-        "http {\n"
-        "    default_type application/octet-stream;\n"
-        "    access_log off;\n"
-        f"{temp}\n"
-        f"    include {tmp_path}/site.conf;\n"
-        "}\n"
-    )
-    return config
-
-
-def nginx_or_skip() -> str:
-    found = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-    )
-    if found is None:
-        pytest.skip("nginx is not installed (.ci/run installs it with apt-get when it can)")
-    return found
-
-
 def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
     nginx = nginx_or_skip()
-    config = nginx_config(tmp_path, free_port(), 8000)
+    config = nginx_config(tmp_path, nginx_site(tmp_path, free_port(), [8000]))
     proc = subprocess.run(
         [nginx, "-t", "-c", str(config), "-p", str(tmp_path)],
         capture_output=True,
@@ -164,39 +132,11 @@ def proxied(tmp_path: Path) -> Iterator[str]:
     nginx = nginx_or_skip()
     index = tmp_path / "index"
     Indexer(Settings.load({"index": str(index)}, environ={})).ingest([str(EXAMPLES)])
-    api_port, port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMKIEM_")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "timkiem", "serve", "--port", str(api_port), "--index", str(index)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    proxy = subprocess.Popen(
-        [nginx, "-c", str(nginx_config(tmp_path, port, api_port)), "-p", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proxy.poll() is None, proxy.communicate()[1]
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "nginx never answered through timkiem"
-                time.sleep(0.2)
-        yield base
-    finally:
-        for process in (proxy, server):
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    port = free_port()
+    with ServerProcess(index, clean=True) as server:
+        config = nginx_config(tmp_path, nginx_site(tmp_path, port, [server.port]))
+        with NginxProcess(nginx, config, port) as proxy:
+            yield proxy.base
 
 
 def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -234,31 +174,9 @@ def nginx_in_front(tmp_path: Path, upstream: int) -> Iterator[str]:
     """nginx with the site, proxying to 127.0.0.1:``upstream``: its base URL."""
     nginx = nginx_or_skip()
     port = free_port()
-    proxy = subprocess.Popen(
-        [nginx, "-c", str(nginx_config(tmp_path, port, upstream)), "-p", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proxy.poll() is None, proxy.communicate()[1]
-            try:
-                if fetch(base + "/health")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert time.monotonic() < deadline, "nginx never answered through timkiem"
-            time.sleep(0.2)
-        yield base
-    finally:
-        proxy.send_signal(signal.SIGTERM)
-        try:
-            proxy.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proxy.kill()
-            proxy.wait()
+    config = nginx_config(tmp_path, nginx_site(tmp_path, port, [upstream]))
+    with NginxProcess(nginx, config, port) as proxy:
+        yield proxy.base
 
 
 def test_nginx_caches_as_timkiem_allows_and_revalidates(tmp_path: Path) -> None:

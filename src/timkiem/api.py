@@ -47,6 +47,7 @@ from timkiem.search import RelatedRequest, SearchEngine, SearchRequest
 
 log = logging.getLogger("timkiem.api")
 
+GENERATION_HEADER = "X-Timkiem-Generation"
 _PARAM_NAME = re.compile(r'"([^"]+)" parameter')
 RELATED = "related"  # /articles/{id}/related
 
@@ -309,6 +310,27 @@ class HttpCaching:
             resp.append_header("Vary", "Origin")
 
 
+class GenerationHeader:
+    """``X-Timkiem-Generation``: the index generation that answered the request.
+
+    Behind a load balancer it tells which replica state each response came
+    from; it names the snapshot the request read, not a later one.
+    """
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.engine.take_served_generation()  # this thread's previous request
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        generation = self.engine.take_served_generation()
+        if generation:
+            resp.set_header(GENERATION_HEADER, generation)
+
+
 _STATUS_OF: list[tuple[type[TimkiemError], str, str]] = [
     (InvalidParameter, falcon.HTTP_400, "invalid_parameter"),
     (ArticleNotFound, falcon.HTTP_404, "not_found"),
@@ -388,7 +410,7 @@ def create_app(
     page of ``examples/search-box/`` at ``/demo/``, calling this same API.
     """
     metrics = metrics or Metrics(engine.health, settings.index)
-    middleware: list[Any] = [SecurityHeaders()]
+    middleware: list[Any] = [SecurityHeaders(), GenerationHeader(engine)]
     origins = settings.allowed_origins
     if origins:
         middleware.append(falcon.CORSMiddleware(allow_origins="*" if origins == ["*"] else origins))

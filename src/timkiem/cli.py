@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from timkiem import __version__
+from timkiem import __version__, replication
 from timkiem.check import DEFAULT_SAMPLE, check_index
 from timkiem.cms_columns import ColumnMap, parse_mapping
 from timkiem.config import BY_NAME, CONFIG_ENV, SETTINGS, Settings, load_settings
@@ -34,7 +34,7 @@ from timkiem.limits import (
     MAX_SUGGESTIONS,
     SORTS,
 )
-from timkiem.logs import FORMATS, configure_logging, default_logging
+from timkiem.logs import configure_logging, default_logging
 from timkiem.related import DEFAULT_LIMIT as RELATED_DEFAULT
 from timkiem.related import MAX_LIMIT as RELATED_MAX
 from timkiem.search import RelatedRequest, SearchEngine, SearchRequest
@@ -53,7 +53,17 @@ SEARCHING = (
     "cache_size",
     "synonyms_file",
 )
-SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins", "cache_control")
+SERVING = (
+    *SEARCHING,
+    "host",
+    "port",
+    "threads",
+    "cors_origins",
+    "cache_control",
+    "metrics_port",
+    "access_log",
+    "log_client_address",
+)
 CRAWLING = (
     *WRITING[:3],
     "crawl_delay",
@@ -64,28 +74,43 @@ CRAWLING = (
     "crawl_commit_seconds",
     "crawl_max_pages",
 )
-_METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS", "synonyms_file": "FILE"}
+_METAVARS = {
+    "index": "DIR",
+    "host": "ADDRESS",
+    "cors_origins": "ORIGINS",
+    "synonyms_file": "FILE",
+    "metrics_port": "PORT",
+    "log_file": "PATH",
+}
 
 
 def setting_option(name: str) -> Callable[[F], F]:
     """The option of one declared setting, its help and default taken from the declaration."""
     declared = BY_NAME[name]
     bounds = f"; {declared.bounds}" if declared.bounds else ""
+    help = f"{declared.help} [default: {declared.shown_default()}, or ${declared.env}{bounds}]"
+    if declared.type is bool:
+        flags = f"{declared.option}/{declared.negative_option}"
+        return click.option(flags, name, default=None, help=help)
+    kind = click.Choice(declared.choices) if declared.choices else declared.type
     return click.option(
-        declared.option,
-        name,
-        type=declared.type,
-        default=None,
-        metavar=_METAVARS.get(name),
-        help=f"{declared.help} [default: {declared.shown_default()}, or ${declared.env}{bounds}]",
+        declared.option, name, type=kind, default=None, metavar=_METAVARS.get(name), help=help
     )
 
 
 def log_options(func: F) -> F:
-    """``--log-format`` and ``--log-file``, applied before the command runs."""
+    """``--log-format`` and ``--log-file`` (or their settings), applied before the command
+    runs; put it below ``with_settings``, whose settings give the values not set here."""
 
     @functools.wraps(func)
-    def configured(*args: Any, log_format: str, log_file: str | None, **kwargs: Any) -> Any:
+    def configured(
+        *args: Any, log_format: str | None, log_file: str | None, **kwargs: Any
+    ) -> Any:
+        settings = kwargs.get("settings")
+        if settings is not None:
+            log_format = log_format or settings.log_format
+            log_file = log_file or settings.log_file or None
+        log_format = log_format or "text"
         if log_format != "text" or log_file:
             try:
                 configure_logging(log_format, log_file)
@@ -96,20 +121,8 @@ def log_options(func: F) -> F:
                 ) from None
         return func(*args, **kwargs)
 
-    configured = click.option(
-        "--log-file",
-        metavar="PATH",
-        default=None,
-        help="Append log messages to PATH instead of standard error "
-        "(reopened on SIGHUP, for log rotation).",
-    )(configured)
-    configured = click.option(
-        "--log-format",
-        type=click.Choice(FORMATS),
-        default="text",
-        show_default=True,
-        help="Log messages as text lines or as one JSON object per line.",
-    )(configured)
+    configured = setting_option("log_file")(configured)
+    configured = setting_option("log_format")(configured)
     return configured  # type: ignore[return-value]
 
 
@@ -657,36 +670,12 @@ def related(
 @cli.command()
 @with_settings(*SERVING)
 @click.option(
-    "--metrics-port",
-    type=click.IntRange(1, 65535),
-    default=None,
-    metavar="PORT",
-    help="Serve /metrics (Prometheus) on 127.0.0.1:PORT instead of the API's port.",
-)
-@click.option(
-    "--access-log/--no-access-log",
-    default=True,
-    show_default=True,
-    help="Log one line per request (method, path, status, time, results, generation).",
-)
-@click.option(
-    "--log-client-address",
-    is_flag=True,
-    help="Write the client's address in the access log (left out by default).",
-)
-@click.option(
     "--demo",
     is_flag=True,
     help="Also serve the search box page (examples/search-box/) at /demo/.",
 )
 @log_options
-def serve(
-    settings: Settings,
-    metrics_port: int | None,
-    access_log: bool,
-    log_client_address: bool,
-    demo: bool,
-) -> None:
+def serve(settings: Settings, demo: bool) -> None:
     """Serve the HTTP API with waitress.
 
     Ctrl-C (SIGINT) or SIGTERM stops it, also when started in the background.
@@ -705,13 +694,18 @@ def serve(
     if health["status"] != "ok":
         announce(health["reason"], warning=True)
     metrics = Metrics(engine.health, settings.index)
+    metrics_port = settings.metrics_port or None
     try:
         app = create_app(
             engine,
             settings,
             metrics=metrics,
             metrics_route=metrics_port is None,
-            access_log=AccessLog(client_address=log_client_address) if access_log else None,
+            access_log=(
+                AccessLog(client_address=settings.log_client_address)
+                if settings.access_log
+                else None
+            ),
             demo=demo,
         )
     except TimkiemError as exc:
@@ -751,6 +745,50 @@ def serve(
             metrics_server.close()
         engine.close()
     announce("stopped")
+
+
+@cli.command(short_help="Publish the live commit for replicas to pull.")
+@with_settings("index", "lock_timeout")
+@log_options
+def publish(settings: Settings) -> None:
+    """Publish the live commit as a new, immutable generation in INDEX/published/.
+
+    Replicas copy it with 'timkiem pull'. Publishing a commit already
+    published does nothing.
+    """
+    with _reported():
+        click.echo(replication.publish(settings).summary())
+
+
+@cli.command(short_help="Copy the writer's published generation and switch to it.")
+@click.argument("source", metavar="SOURCE")
+@with_settings("index", "lock_timeout", "pull_interval")
+@log_options
+def pull(source: str, settings: Settings) -> None:
+    """Make SOURCE's published generation this replica's live index.
+
+    SOURCE is the writer's index directory, or the http(s):// URL serving its
+    published/ folder. The copy is checked (sizes, SHA-256, the index opens)
+    before CURRENT switches; a running 'timkiem serve' on --index follows.
+    With --pull-interval it keeps running, pulling each new generation (SIGINT
+    or SIGTERM stops it).
+    """
+    from timkiem.serving import announce, logs_to_file, signal_handlers
+
+    if not settings.pull_interval:
+        with _reported():
+            click.echo(replication.pull(settings, source).summary())
+        return
+
+    def report(pulled: replication.Pulled | None, error: TimkiemError | None) -> None:
+        if error is not None:
+            announce(f"pull from {source} failed: {error}", warning=True)
+        elif pulled is not None:
+            announce(pulled.summary())
+
+    announce(f"following {source} every {settings.pull_interval:g} s into {settings.index}")
+    with _reported(), signal_handlers(reopen_logs=logs_to_file()):
+        replication.follow(settings, source, settings.pull_interval, report)
 
 
 @cli.command("config")

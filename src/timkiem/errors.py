@@ -104,3 +104,7 @@ class SyncRefused(TimkiemError):
 
 class NotASitemap(TimkiemError):
     """A document a site lists pages in is neither a sitemap, a sitemap index nor a feed."""
+
+
+class ReplicationError(TimkiemError):
+    """A generation cannot be published or pulled; the replica keeps what it had."""

@@ -56,6 +56,8 @@ log = logging.getLogger("timkiem.search")
 # of its modification time: check it in full.
 _SETTLED_NS = 100_000_000
 
+ResultCache = LRUCache[tuple[object, ...], dict[str, Any]]
+
 
 class SearchEngine:
     """Answers searches and article lookups from the live index generation."""
@@ -66,9 +68,11 @@ class SearchEngine:
         self.directory = IndexDirectory(settings.index)
         self.store = SegmentStore(list(SCORED_FIELDS))
         self._snapshot: Snapshot | None = None
-        self._results: LRUCache[tuple[object, ...], dict[str, Any]] = LRUCache(0)
+        # The result cache with the snapshot it belongs to, swapped as one.
+        self._cache: tuple[Snapshot | None, ResultCache] = (None, LRUCache(0))
         self._swap = threading.Lock()
         self._checked: tuple[int | None, Snapshot | None] = (None, None)
+        self._served = threading.local()  # the generation each request thread answered from
         self.speller = Speller()
         self.synonyms = self._load_synonyms()  # a bad file stops the start (ConfigError)
 
@@ -78,8 +82,23 @@ class SearchEngine:
 
     # -- index state -----------------------------------------------------------
 
+    @property
+    def _results(self) -> ResultCache:
+        return self._cache[1]
+
     def snapshot(self) -> Snapshot:
         """The current snapshot, refreshed if the index changed since."""
+        snap = self._refreshed()
+        self._served.generation = snap.generation
+        return snap
+
+    def take_served_generation(self) -> str | None:
+        """The generation this thread last answered from, forgotten once read."""
+        served: str | None = getattr(self._served, "generation", None)
+        self._served.generation = None
+        return served
+
+    def _refreshed(self) -> Snapshot:
         current = self._snapshot
         token = self.directory.current_token()
         if current is not None and current.token == token and self._unchanged(current):
@@ -102,8 +121,8 @@ class SearchEngine:
             self.store.keep_only(snap.segment_keys())
             if self._snapshot is not None and self._snapshot.generation != generation:
                 self._reload_synonyms()
+            self._cache = (snap, LRUCache(self.settings.cache_size))
             self._snapshot = snap
-            self._results = LRUCache(self.settings.cache_size)
             return snap
 
     def _reload_synonyms(self) -> None:
@@ -165,7 +184,9 @@ class SearchEngine:
         began = time.perf_counter()
         valid = validate(request, self.settings)
         snap = self.snapshot()
-        results = self._results
+        owner, results = self._cache
+        if owner is not snap:  # the index switched meanwhile: cache nothing of the old one
+            results = LRUCache(0)
         key = valid.key()
         cached = results.get(key)
         if cached is None:

@@ -5,6 +5,9 @@
 - :class:`SiteServer` serves a website on 127.0.0.1 for crawls, counting requests;
 - :func:`percentile`, the one definition used for every latency figure;
 - :func:`rss_bytes`, :func:`peak_rss_bytes`, :func:`tree_rss_bytes`: memory from ``/proc``;
+- nginx in front of servers: :func:`nginx_binary`, :func:`nginx_site` (the
+  project's site, ``deploy/nginx-timkiem.conf``, moved to a test folder),
+  :func:`nginx_config` and :class:`NginxProcess`;
 - the shared corpus: :data:`CORPUS_DIR`, :func:`corpus_dir`, :func:`corpus_missing`,
   :func:`read_lines`, :func:`read_jsonl_gz`.
 
@@ -21,6 +24,8 @@ import http.client
 import json
 import math
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -471,3 +476,106 @@ class SiteServer:
                 pass
 
         return Handler
+
+
+# -- nginx -----------------------------------------------------------------------
+
+NGINX_SITE = PROJECT_ROOT / "deploy" / "nginx-timkiem.conf"
+_NGINX_PLACES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
+
+
+def nginx_binary() -> str | None:
+    """The nginx program (``$PATH``, ``/usr/sbin``, ``/usr/local/sbin``), or None."""
+    return shutil.which("nginx") or next((p for p in _NGINX_PLACES if Path(p).exists()), None)
+
+
+def nginx_site(
+    folder: Path, listen: int, upstreams: Sequence[int], *, rate_limit: bool = True
+) -> str:
+    """The project's nginx site (``deploy/nginx-timkiem.conf``) for a test: listening on
+    127.0.0.1:``listen``, proxying to ``timkiem serve`` on 127.0.0.1 at each port of
+    ``upstreams``, its cache and logs in ``folder``; without its per-client rate limit
+    unless ``rate_limit`` (a test's clients all share one address)."""
+    site = NGINX_SITE.read_text()
+    site = site.replace("/var/cache/nginx/timkiem", str(folder / "cache"))
+    site = site.replace("/var/log/nginx/", f"{folder}/")
+    site = site.replace("listen 80;", f"listen {LOOPBACK}:{listen};")
+    site = site.replace("listen [::]:80;", "")
+    servers = "".join(f"    server {LOOPBACK}:{port};\n" for port in upstreams)
+    site = site.replace(f"    server {LOOPBACK}:8000;\n", servers)
+    if not rate_limit:
+        site = re.sub(r"(?m)^\s*limit_req\s.*;$", "", site)
+    return site
+
+
+def nginx_config(folder: Path, site: str) -> Path:
+    """A whole ``nginx.conf`` in ``folder`` around ``site``, every path inside ``folder``."""
+    (folder / "site.conf").write_text(site)
+    temp = "\n".join(
+        f"    {kind}_temp_path {folder}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = folder / "nginx.conf"
+    config.write_text(
+        f"pid {folder}/nginx.pid;\n"
+        f"error_log {folder}/error.log;\n"
+        "daemon off;\nmaster_process off;\n"
+        "events { worker_connections 256; }\n"
+        "http {\n"
+        "    default_type application/octet-stream;\n"
+        "    access_log off;\n"
+        f"{temp}\n"
+        f"    include {folder}/site.conf;\n"
+        "}\n"
+    )
+    return config
+
+
+class NginxProcess:
+    """nginx running ``config`` in the foreground, listening on 127.0.0.1:``port``;
+    as a context manager it waits until ``path`` answers and stops nginx on exit."""
+
+    def __init__(self, nginx: str, config: Path, port: int, path: str = "/health") -> None:
+        self.command = [nginx, "-c", str(config), "-p", str(config.parent)]
+        self.port = port
+        self.base = f"http://{LOOPBACK}:{port}"
+        self.path = path
+        self.error_log = config.parent / "error.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> NginxProcess:
+        self.proc = subprocess.Popen(
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                errors = self.proc.communicate()[1].decode(errors="replace")
+                raise RuntimeError(f"nginx exited: {errors}")
+            try:
+                with urllib.request.urlopen(self.base + self.path, timeout=5):
+                    return self
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise TimeoutError(f"nginx at {self.base} never answered {self.path}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        """SIGTERM (a fast shutdown), then SIGKILL after 20 s."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
