@@ -302,7 +302,7 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon
             f"no such path {req.path!r}; see /search, /articles/ID, /health, /stats, /openapi.json"
         )
     elif ex.status_code == 405 and not ex.description:
-        message = f"method {req.method} is not allowed; the API answers GET"
+        message = f"method {req.method} is not allowed; the API answers GET and HEAD"
     resp.content_type = falcon.MEDIA_JSON
     resp.text = dumps(_error_body(ex.status_code, code, message, param))
 
