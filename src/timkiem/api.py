@@ -230,7 +230,9 @@ class HttpCaching:
         except TimkiemError:
             return  # no index to tag: the resource says why, or answers without one
         req.context.etag = tag
-        if any(t == "*" or t == tag for t in req.if_none_match or ()):
+        # Only a tag this URL was answered with matches: a client holding it got a 200
+        # for this URL in this state. "*" is not honoured: the URL may be an error.
+        if any(t == tag for t in req.if_none_match or ()):
             resp.status = falcon.HTTP_304
             resp.complete = True
 
