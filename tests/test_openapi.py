@@ -48,6 +48,7 @@ def test_the_document_states_the_servers_limits(app_settings: Settings, engines:
     assert document["openapi"].startswith("3.1")
     assert parameter(document, "q")["schema"]["maxLength"] == 20
     assert "at most 300" in parameter(document, "page")["description"]
+    assert parameter(document, "page")["schema"]["maximum"] == 300
     assert parameter(document, "per_page")["schema"]["maximum"] == MAX_PER_PAGE
     assert parameter(document, "category")["schema"]["maxItems"] == MAX_CATEGORIES
     assert parameter(document, "sort")["schema"]["enum"] == list(SORTS)
