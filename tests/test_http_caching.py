@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from falcon.inspect import inspect_routes
 from falcon.testing import Result, TestClient
 
 from conftest import EXAMPLES, Engines, make_settings, write_jsonl
@@ -110,6 +111,13 @@ def test_without_an_index_nothing_is_tagged(tmp_path: Path, engines: Engines) ->
     document = get(client, "/openapi.json")
     assert document.status_code == 200
     assert "etag" not in document.headers and document.headers["cache-control"] == "no-store"
+
+
+def test_every_route_answers_head(client: TestClient) -> None:
+    """A resource answers HEAD by deriving from ``timkiem.api.Readable``."""
+    for route in inspect_routes(client.app):
+        answered = {m.method for m in route.methods if not m.internal}
+        assert {"GET", "HEAD"} <= answered, route.path
 
 
 @pytest.mark.parametrize("url", CACHED + UNCACHED + ["/articles/nope", "/search?page=0"])
