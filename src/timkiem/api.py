@@ -292,7 +292,9 @@ class HttpCaching:
         except TimkiemError:
             return  # no index to tag: the resource says why, or answers without one
         req.context.etag = tag
-        if any(t == "*" or t == tag for t in req.if_none_match or ()):
+        # Only a tag this URL was answered with matches: a client holding it got a 200
+        # for this URL in this state. "*" is not honoured: the URL may be an error.
+        if any(t == tag for t in req.if_none_match or ()):
             resp.status = falcon.HTTP_304
             resp.complete = True
 
@@ -386,7 +388,7 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon
             "/articles/ID/related, /health, /stats, /openapi.json"
         )
     elif ex.status_code == 405 and not ex.description:
-        message = f"method {req.method} is not allowed; the API answers GET"
+        message = f"method {req.method} is not allowed; the API answers GET and HEAD"
     resp.content_type = falcon.MEDIA_JSON
     resp.text = dumps(_error_body(ex.status_code, code, message, param))
 

@@ -223,7 +223,12 @@ def _search_parameters(settings: Settings) -> list[Schema]:
         ),
         _query(
             "page",
-            {"type": "integer", "minimum": FIRST_PAGE, "default": FIRST_PAGE},
+            {
+                "type": "integer",
+                "minimum": FIRST_PAGE,
+                "maximum": settings.max_result_window,
+                "default": FIRST_PAGE,
+            },
             f"page x per_page at most {settings.max_result_window}",
         ),
         _query(
