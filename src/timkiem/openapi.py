@@ -13,14 +13,22 @@ from typing import Any
 from timkiem import __version__
 from timkiem.config import Settings
 from timkiem.dates import RANGE_PATTERN
+from timkiem.keyboard import TELEX, VNI
 from timkiem.limits import (
+    DEFAULT_MATCH,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
+    DEFAULT_SUGGESTIONS,
     FIRST_PAGE,
+    MATCHES,
     MAX_CATEGORIES,
     MAX_PER_PAGE,
+    MAX_SUGGESTIONS,
     SORTS,
 )
+from timkiem.related import DEFAULT_LIMIT as RELATED_DEFAULT
+from timkiem.related import MAX_LIMIT as RELATED_MAX
+from timkiem.spelling import SPELLING
 
 JSON = "application/json"
 Schema = dict[str, Any]
@@ -111,6 +119,12 @@ def _schemas() -> dict[str, Schema]:
                 "description": "The categories filtered by, as the index spells them "
                 "(a requested name matching none is kept as given)",
             },
+            "match": {"enum": list(MATCHES), "description": "The matching used"},
+            "dropped": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Words left out of the count (match=all), least telling first",
+            },
         }
     )
     search = _obj(
@@ -135,9 +149,52 @@ def _schemas() -> dict[str, Schema]:
                 "minimum": 1,
                 "description": "Words left out beyond the query's term limit",
             },
+            "suggestion": {
+                **_obj({"q": {"type": "string"}, "total": {"type": "integer", "minimum": 1}}),
+                "description": "Did you mean: a corrected query and what searching it finds",
+            },
+            "rewritten": {
+                **_obj(
+                    {
+                        "from": {"type": "string"},
+                        "to": {"type": "string"},
+                        "reason": {"enum": [TELEX, VNI, SPELLING]},
+                    }
+                ),
+                "description": "The results are those of `to`, searched instead of the query",
+            },
         },
         "partial",
         "ignored_terms",
+        "suggestion",
+        "rewritten",
+    )
+    related_hit = {
+        **hit,
+        "properties": {k: v for k, v in hit["properties"].items() if k != "snippet"},
+        "required": [k for k in hit["required"] if k != "snippet"],
+    }
+    related = _obj(
+        {
+            "id": {"type": "string"},
+            "took_ms": {"type": "number", "minimum": 0},
+            "hits": {"type": "array", "items": _ref("RelatedHit"), "maxItems": RELATED_MAX},
+        }
+    )
+    suggestions = _obj(
+        {
+            "query": {"type": "string"},
+            "suggestions": {
+                "type": "array",
+                "maxItems": MAX_SUGGESTIONS,
+                "items": _obj(
+                    {
+                        "text": {"type": "string", "description": "In its accented spelling"},
+                        "count": {"type": "integer", "minimum": 0},
+                    }
+                ),
+            },
+        }
     )
     error = _obj(
         {
@@ -184,6 +241,9 @@ def _schemas() -> dict[str, Schema]:
     )
     return {
         "Hit": hit,
+        "RelatedHit": related_hit,
+        "RelatedResponse": related,
+        "SuggestResponse": suggestions,
         "Facets": facets,
         "Applied": applied,
         "SearchResponse": search,
@@ -222,6 +282,11 @@ def _search_parameters(settings: Settings) -> list[Schema]:
             "Without a query, relevance lists the newest first",
         ),
         _query(
+            "match",
+            {"enum": list(MATCHES), "default": DEFAULT_MATCH},
+            "all: count (and rank first) the articles holding every word; any: every match",
+        ),
+        _query(
             "page",
             {
                 "type": "integer",
@@ -237,6 +302,19 @@ def _search_parameters(settings: Settings) -> list[Schema]:
             "Hits per page",
         ),
     ]
+
+
+RANGE_AND_CATEGORY = ("from", "to", "category")
+
+
+def _article_id() -> Schema:
+    return {
+        "name": "article_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+        "description": "The article's id (it may contain slashes)",
+    }
 
 
 def openapi_document(settings: Settings, *, metrics: bool = True) -> dict[str, Any]:
@@ -256,19 +334,65 @@ def openapi_document(settings: Settings, *, metrics: bool = True) -> dict[str, A
                 },
             }
         },
+        "/suggest": {
+            "get": {
+                "summary": "Completions of a partial query, from the titles",
+                "operationId": "suggest",
+                "parameters": [
+                    _query(
+                        "q",
+                        {"type": "string", "maxLength": settings.max_query_length, "default": ""},
+                        "What the reader has typed, with or without accents",
+                    ),
+                    _query(
+                        "limit",
+                        {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_SUGGESTIONS,
+                            "default": DEFAULT_SUGGESTIONS,
+                        },
+                        "How many completions",
+                    ),
+                ],
+                "responses": {
+                    "200": _json("Completions, most useful first", _ref("SuggestResponse")),
+                    "400": _error("A parameter is invalid; `param` names it"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/articles/{article_id}/related": {
+            "get": {
+                "summary": "The articles most related to one article",
+                "operationId": "related",
+                "parameters": [
+                    _article_id(),
+                    _query(
+                        "limit",
+                        {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": RELATED_MAX,
+                            "default": RELATED_DEFAULT,
+                        },
+                        "How many articles",
+                    ),
+                    *[p for p in _search_parameters(settings) if p["name"] in RANGE_AND_CATEGORY],
+                ],
+                "responses": {
+                    "200": _json("Related articles, best first", _ref("RelatedResponse")),
+                    "400": _error("A parameter is invalid; `param` names it"),
+                    "404": _error("No article with this id"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
         "/articles/{article_id}": {
             "get": {
                 "summary": "One stored article",
                 "operationId": "article",
-                "parameters": [
-                    {
-                        "name": "article_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "minLength": 1},
-                        "description": "The article's id (it may contain slashes)",
-                    }
-                ],
+                "parameters": [_article_id()],
                 "responses": {
                     "200": _json("The article", _ref("Article"), cached=True),
                     "304": _NOT_MODIFIED,
