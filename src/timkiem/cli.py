@@ -423,6 +423,12 @@ def search(
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     click.echo(f"{result['total']} result(s) in {result['took_ms']} ms")
+    if "rewritten" in result:
+        done = result["rewritten"]
+        click.echo(f"searched for: {done['to']} ({done['reason']}; typed: {done['from']})")
+    if "suggestion" in result:
+        other = result["suggestion"]
+        click.echo(f"did you mean: {other['q']} ({other['total']} result(s))")
     for number, hit in enumerate(result["hits"], (page - 1) * per_page + 1):
         date = (hit["date"] or "")[:10]
         click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")
