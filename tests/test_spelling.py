@@ -130,3 +130,18 @@ def test_a_rare_word_changes_only_on_strong_evidence(tmp_path: Path, engines: En
     # "dongg" is in one document, "lao dong" in 25: suggested
     slip = _search(engine, "lao dongg")
     assert slip["suggestion"] == {"q": "lao động", "total": _search(engine, "lao động")["total"]}
+
+
+def test_the_search_command_says_what_it_searched(sample_engine: SearchEngine) -> None:
+    from click.testing import CliRunner
+
+    from timkiem.cli import cli
+
+    index = str(sample_engine.settings.index)
+    runner = CliRunner()
+    typed = runner.invoke(cli, ["search", "coong ddoanf", "--per-page", "1", "--index", index])
+    assert typed.exit_code == 0, typed.output
+    assert "searched for: công đoàn (telex; typed: coong ddoanf)" in typed.output
+    slip = runner.invoke(cli, ["search", "cong doan bac kna", "--index", index])
+    total = _search(sample_engine, "công đoàn bắc kạn")["total"]
+    assert f"did you mean: công đoàn bắc kạn ({total} result(s))" in slip.output

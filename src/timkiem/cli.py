@@ -595,6 +595,12 @@ def search(
     dropped = result["applied"]["dropped"]
     if dropped:
         click.echo(f"(with all words but: {', '.join(dropped)})")
+    if "rewritten" in result:
+        done = result["rewritten"]
+        click.echo(f"searched for: {done['to']} ({done['reason']}; typed: {done['from']})")
+    if "suggestion" in result:
+        other = result["suggestion"]
+        click.echo(f"did you mean: {other['q']} ({other['total']} result(s))")
     for number, hit in enumerate(result["hits"], (page - 1) * per_page + 1):
         date = (hit["date"] or "")[:10]
         click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")

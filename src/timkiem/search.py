@@ -191,7 +191,7 @@ class SearchEngine:
         cached = results.get(key)
         if cached is None:
             with self._reading(snap):
-                cached = self._run(snap, valid)
+                cached = self._read_again(snap, valid, self._run(snap, valid))
             if not cached.get("partial"):
                 results.put(key, cached)
         result = dict(cached)
@@ -207,24 +207,6 @@ class SearchEngine:
         return exact_plan(expand_plan(plan, parsed, self.synonyms, self.ranking), parsed)
 
     def _run(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
-        response = self._answer(snap, valid)
-        proposal = self.speller.propose(snap, valid.request.q)
-        if proposal is None:
-            return response
-        # Only what the index holds is proposed; keyboard slips, and misspellings
-        # that find nothing as typed, are searched in place of the query.
-        other = validate(replace(valid.request, q=proposal.q), self.settings)
-        answer = self._answer(snap, other)
-        if not answer["total"]:
-            return response
-        if proposal.reason != SPELLING or not response["total"]:
-            rewritten = {"from": valid.request.q, "to": proposal.q, "reason": proposal.reason}
-            answer["rewritten"] = rewritten
-            return answer
-        response["suggestion"] = {"q": proposal.q, "total": answer["total"]}
-        return response
-
-    def _answer(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
         request, parsed = valid.request, valid.parsed
         window = request.page * request.per_page
         plan = self.plan(parsed, request.match)
@@ -273,6 +255,26 @@ class SearchEngine:
         every commit and every switch of generation changes it."""
         snap = self.snapshot()
         return f"{snap.generation}.{snap.commit}"
+    def _read_again(
+        self, snap: Snapshot, valid: ValidRequest, response: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``response``, or that of the query read as meant (``timkiem.spelling``).
+
+        Only what the index holds is proposed; keyboard slips, and misspellings
+        that find nothing as typed, are searched in place of the query; other
+        misspellings are suggested.
+        """
+        proposal = self.speller.propose(snap, valid.request.q)
+        if proposal is None:
+            return response
+        answer = self._run(snap, validate(replace(valid.request, q=proposal.q), self.settings))
+        if not answer["total"]:
+            return response
+        if proposal.reason != SPELLING or not response["total"]:
+            rewritten = {"from": valid.request.q, "to": proposal.q, "reason": proposal.reason}
+            return {**answer, "rewritten": rewritten}
+        return {**response, "suggestion": {"q": proposal.q, "total": answer["total"]}}
+
     def suggest(self, q: str, limit: int) -> dict[str, Any]:
         """Completions of a partial query from the titles (``timkiem.suggest``)."""
         snap = self.snapshot()

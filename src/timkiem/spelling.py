@@ -82,7 +82,8 @@ class Speller:
             return None
         words = [m.group(0) for m in tokens]
         folded = [fold(w) for w in words]
-        counts = dict(zip(folded, frequencies(snap, folded, _WORD_FIELDS).tolist()))
+        held = frequencies(snap, folded, _WORD_FIELDS, enough=_RARE + 1).tolist()
+        counts = dict(zip(folded, held))
         # Unknown words, and words so rare they may be slips of a frequent one.
         suspects = [n for n, f in enumerate(folded) if counts[f] <= _RARE]
         if not suspects:
@@ -171,17 +172,25 @@ class Speller:
         return found
 
 
-def frequencies(snap: Snapshot, texts: list[str], fields: list[str]) -> npt.NDArray[np.int64]:
-    """How many documents hold each of ``texts`` in any of ``fields`` (summed per field)."""
+def frequencies(
+    snap: Snapshot, texts: list[str], fields: list[str], enough: int | None = None
+) -> npt.NDArray[np.int64]:
+    """How many documents hold each of ``texts`` in any of ``fields`` (summed per field).
+
+    With ``enough``, counting may stop (largest segments first) once every
+    count has reached it.
+    """
     keys = [segdata.term_key(field, text) for text in texts for field in fields]
     hashes = segdata.key_hashes(keys)
     total = np.zeros(len(keys), dtype=np.int64)
-    for segment in snap.segments:
+    for segment in sorted(snap.segments, key=lambda s: -s.size):
         data = segment.data
         terms = data.find(hashes, keys)
         known = terms >= 0
         found = terms[known]
         total[known] += data.post_starts[found + 1] - data.post_starts[found]
+        if enough is not None and (total.reshape(len(texts), -1).sum(axis=1) >= enough).all():
+            break
     counts: npt.NDArray[np.int64] = total.reshape(len(texts), len(fields)).sum(axis=1)
     return counts
 
