@@ -750,12 +750,20 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:,.2f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
 
 
-def table(ours: dict[str, float], base: dict[str, float], rss_count: int, full_count: int) -> str:
+def table(
+    ours: dict[str, float],
+    base: dict[str, float],
+    rss_count: int,
+    full_count: int,
+    only: str | None = None,
+) -> str:
     lines = [
         f"{'figure':<38} {'timkiem':>11} {'target':>12} {'':>4} {'baseline':>11} {'ratio':>7}",
         "-" * 88,
     ]
     for row in rows(rss_count, full_count):
+        if only is not None and not row.key.startswith(only):
+            continue
         value = ours.get(row.key)
         target = verdict = ""
         if row.target is not None:
@@ -898,7 +906,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{'default' if args.ingest_procs is None else args.ingest_procs}; "
         "ratio > 1: timkiem better)"
     )
-    print(table(ours, base, rss_count, full_count))
+    print(table(ours, base, rss_count, full_count, "related" if args.only_related else None))
 
 
 if __name__ == "__main__":
