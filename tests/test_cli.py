@@ -279,7 +279,7 @@ def test_version_and_help(runner: CliRunner) -> None:
     listed = help_text.split("Commands:\n", 1)[1].splitlines()
     names = [line.split()[0] for line in listed if line.strip()]
     assert names == sorted(cli.commands) == [
-        "config", "delete", "export", "ingest", "reindex", "search", "serve", "stats"
+        "config", "delete", "export", "ingest", "reindex", "related", "search", "serve", "stats"
     ]  # fmt: skip
     for line in listed:
         assert not line.rstrip().endswith("..."), f"cut short: {line.strip()}"

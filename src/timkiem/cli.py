@@ -422,7 +422,7 @@ def search(
         click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")
 
 
-@cli.command()
+@cli.command(short_help="The articles most related to one article.")
 @click.argument("article_id", metavar="ID")
 @click.option(
     "--limit",
