@@ -34,8 +34,8 @@ MAX_WORDS = 40
 """Folded syllables of the article that score (the most telling first)."""
 MAX_PAIRS = 40
 """Folded syllable pairs of the article that score."""
-MAX_SHARE = 0.1
-"""Terms in a larger share of the articles say too little to score (and cost
+MAX_SHARE = 0.02
+"""Terms in a larger share of the articles (2%) say too little to score (and cost
 the most: the longest posting lists)."""
 MIN_COMMON = 1000
 """...unless in fewer articles than this (a small index)."""
