@@ -122,6 +122,16 @@ def load_corpus(path: Path) -> Corpus:
     return Corpus(titles, sorted(months))
 
 
+def title_span(rng: random.Random, corpus: Corpus, most: int) -> list[str]:
+    """1 to ``most`` consecutive words of a random corpus title, lower-cased."""
+    words: list[str] = []
+    while not words:
+        words = WORD.findall(rng.choice(corpus.titles).lower())
+    count = min(rng.randint(1, most), len(words))
+    first = rng.randint(0, len(words) - count)
+    return words[first : first + count]
+
+
 class QueryMix:
     """Queries from corpus titles: 1-6 words, half without accents, some with a
     date range, some sorted by date, pages 1-5. Same seed, same queries."""
@@ -132,12 +142,7 @@ class QueryMix:
 
     def next(self) -> Params:
         rng = self.rng
-        words: list[str] = []
-        while not words:
-            words = WORD.findall(rng.choice(self.corpus.titles).lower())
-        count = min(rng.randint(1, 6), len(words))
-        first = rng.randint(0, len(words) - count)
-        text = " ".join(words[first : first + count])
+        text = " ".join(title_span(rng, self.corpus, 6))
         params = {"q": text if rng.random() < 0.5 else fold(text)}
         months = self.corpus.months
         if months and rng.random() < 0.3:
@@ -569,12 +574,7 @@ class PrefixMix:
 
     def next(self) -> Params:
         rng = self.rng
-        words: list[str] = []
-        while not words:
-            words = WORD.findall(rng.choice(self.corpus.titles).lower())
-        count = min(rng.randint(1, 4), len(words))
-        first = rng.randint(0, len(words) - count)
-        typed = words[first : first + count]
+        typed = title_span(rng, self.corpus, 4)
         last = typed[-1]
         cut = rng.randint(1, len(last) + 1)
         text = " ".join([*typed[:-1], last[:cut]]) if cut <= len(last) else " ".join(typed) + " "
