@@ -121,6 +121,32 @@ class Lookup:
             mask[seg.data.docs[postings].astype(np.int64) + seg.offset] = True
         return mask
 
+    def group_masks(self, groups: tuple[tuple[Key, ...], ...]) -> list[Mask]:
+        """For each group of keys, the documents holding any of them: one
+        gather per segment for all groups (a group's postings are one slice)."""
+        masks = [self.snap.mask() for _ in groups]
+        numbers = [self.index[k] for group in groups for k in group]
+        owners = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
+        for seg, places in zip(self.snap.segments, self.places):
+            found = places[numbers]
+            keep = found >= 0
+            if not keep.any():
+                continue
+            found, owner = found[keep], owners[keep]
+            sizes = seg.data.post_starts[found + 1] - seg.data.post_starts[found]
+            docs = seg.data.docs[
+                _ranges(seg.data.post_starts[found], seg.data.post_starts[found + 1])
+            ]
+            ends = np.cumsum(
+                np.bincount(owner, weights=sizes, minlength=len(groups)).astype(np.int64)
+            )
+            start = 0
+            for mask, end in zip(masks, ends.tolist()):
+                if end > start:
+                    mask[docs[start:end].astype(np.int64) + seg.offset] = True
+                start = end
+        return masks
+
     def clause_mask(self, clause: Clause) -> Mask:
         """The documents matching every group of ``clause``."""
         result: Mask | None = None
@@ -262,7 +288,7 @@ def execute(
     """Match ``plan`` under ``filters``; rank the first ``window`` by relevance
     (when asked and the plan scores anything) or by date."""
     lookup = Lookup(snap, plan.keys())
-    groups = [lookup.docs_mask(group) for group in plan.all_of]
+    groups = lookup.group_masks(plan.all_of)
     if plan.is_empty:
         final = snap.live.copy()
     else:
@@ -307,9 +333,7 @@ def execute(
     return Outcome(members, ranked, partial, dropped or [])
 
 
-def holding_all(
-    groups: list[Mask], min_all: int, final: Mask
-) -> tuple[Mask, list[int] | None]:
+def holding_all(groups: list[Mask], min_all: int, final: Mask) -> tuple[Mask, list[int] | None]:
     """The matches holding every group left (each the documents holding any
     key of an ``all_of`` group), and the groups dropped while fewer than
     ``min_all`` matches hold them all (None: no group, every match counts)."""
