@@ -37,9 +37,9 @@ class QueryPlan:
     ``all_of`` are counted and rank first, the others follow; while fewer
     than ``min_all`` matches hold them all, a group no match holds, else the
     group most matches hold (the least telling word; the later one of a tie),
-    is dropped. ``all_names``
-    name the groups, to report the dropped ones. With ``all_first`` false the
-    counted documents do not rank first: every match ranks by score alone.
+    is dropped. ``all_names`` name the groups, to report the dropped ones.
+    With ``all_first`` false the counted documents do not rank first: every
+    match ranks by score alone.
     """
 
     scored: tuple[tuple[str, str, float], ...] = ()
