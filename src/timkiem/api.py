@@ -26,7 +26,7 @@ from timkiem.errors import (
     InvalidParameter,
     TimkiemError,
 )
-from timkiem.limits import DEFAULT_MATCH, DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE
+from timkiem.limits import DEFAULT_PER_PAGE, DEFAULT_SORT, FIRST_PAGE
 from timkiem.logs import AccessLog
 from timkiem.metrics import UNMATCHED, Metrics
 from timkiem.search import SearchEngine, SearchRequest
@@ -59,7 +59,7 @@ class SearchResource:
             sort=req.get_param("sort", default=DEFAULT_SORT) or DEFAULT_SORT,
             page=req.get_param_as_int("page", default=FIRST_PAGE),
             per_page=req.get_param_as_int("per_page", default=DEFAULT_PER_PAGE),
-            match=req.get_param("match", default=DEFAULT_MATCH) or DEFAULT_MATCH,
+            match=req.get_param("match") or None,
         )
         resp.media = self.engine.search(request)
 

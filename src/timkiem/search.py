@@ -30,7 +30,7 @@ from timkiem.engine.damage import is_damage
 from timkiem.engine.executor import Filters, execute
 from timkiem.engine.snapshot import SegmentStore, Snapshot
 from timkiem.errors import ArticleNotFound, IndexUnavailable
-from timkiem.plan import build_plan
+from timkiem.plan import build_plan, matching
 from timkiem.ranking import RANKING, Ranking, weighting
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import by_count, facets, hit, stored_record
@@ -170,7 +170,7 @@ class SearchEngine:
             "per_page": request.per_page,
             "hits": [hit(snap, docnum, score, terms) for docnum, score in page],
             "facets": facets(snap, outcome.members),
-            "match": request.match,
+            "match": matching(parsed, self.ranking, request.match),
             "dropped": [plan.all_names[n] for n in outcome.dropped],
         }
         if outcome.partial:

@@ -38,8 +38,6 @@ class QueryPlan:
     than ``min_all`` matches hold them all, a group no match holds, else the
     group most matches hold (the least telling word; the later one of a tie),
     is dropped. ``all_names`` name the groups, to report the dropped ones.
-    With ``all_first`` false the counted documents do not rank first: every
-    match ranks by score alone.
     """
 
     scored: tuple[tuple[str, str, float], ...] = ()
@@ -50,7 +48,6 @@ class QueryPlan:
     all_of: tuple[tuple[Key, ...], ...] = ()
     all_names: tuple[str, ...] = ()
     min_all: int = 1
-    all_first: bool = True
 
     @property
     def is_empty(self) -> bool:
@@ -319,9 +316,8 @@ def execute(
         return Outcome(members, [], dropped=dropped or [])
     deadline = time.monotonic() + time_limit if time_limit > 0 else None
     total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
-    first = members if plan.all_first or dropped is None else np.flatnonzero(final)
-    ranked = [(doc, score) for doc, score in best_of(first, total[first], window)]
-    if len(ranked) < window and dropped is not None and plan.all_first:
+    ranked = [(doc, score) for doc, score in best_of(members, total[members], window)]
+    if len(ranked) < window and dropped is not None:
         others = np.flatnonzero(final & ~counted)
         ranked += best_of(others, total[others], window - len(ranked))
     if partial and len(ranked) < window:
