@@ -5,17 +5,20 @@ ingest rate and peak memory (``timkiem reindex`` in a subprocess, resident
 memory of its whole process tree), query latency in-process and over HTTP
 against a real ``timkiem serve`` on 127.0.0.1, throughput with concurrent
 clients, server memory and time to ready; the same for the baseline in
-scripts/bench_baseline.py. Prints one table: figure, target, PASS/FAIL and the
+scripts/bench_baseline.py. Then related articles over HTTP (timkiem only), warm
+and while committing. Prints one table: figure, target, PASS/FAIL and the
 ratio to the baseline (above 1 means timkiem is better).
 
     .venv/bin/python scripts/bench.py            # full run (about 20 minutes)
     .venv/bin/python scripts/bench.py --quick    # subsets, a few minutes
+    .venv/bin/python scripts/bench.py --related-only   # related articles only
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -31,7 +34,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from bench_baseline import NaiveSearch
 from timkiem.analysis import fold
@@ -205,9 +208,13 @@ class Client:
         self.port = port
         self.conn = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
 
-    def get(self, params: Params) -> int:
+    def get(self, params: Params, path: str = "/search") -> int:
+        return self.fetch(f"{path}?" + urlencode(params))
+
+    def fetch(self, path: str) -> int:
+        """GET ``path``; its status (0: the connection failed and was reopened)."""
         try:
-            self.conn.request("GET", "/search?" + urlencode(params))
+            self.conn.request("GET", path)
             resp = self.conn.getresponse()
             resp.read()
             return resp.status
@@ -220,6 +227,11 @@ class Client:
         status = self.get(params)
         if status != 200:
             raise SystemExit(f"HTTP {status} for {params}")
+
+    def suggest(self, params: Params) -> None:
+        status = self.get(params, "/suggest")
+        if status != 200:
+            raise SystemExit(f"HTTP {status} for /suggest {params}")
 
 
 # -- servers --------------------------------------------------------------------
@@ -546,6 +558,81 @@ def cold_start(
         server.stop()
 
 
+class PrefixMix:
+    """What a reader has typed so far: 1-4 words of a corpus title, the last one
+    cut after 1 or more letters (or followed by a space), half without accents.
+    Same seed, same prefixes."""
+
+    def __init__(self, corpus: Corpus, seed: int) -> None:
+        self.corpus = corpus
+        self.rng = random.Random(seed)
+
+    def next(self) -> Params:
+        rng = self.rng
+        words: list[str] = []
+        while not words:
+            words = WORD.findall(rng.choice(self.corpus.titles).lower())
+        count = min(rng.randint(1, 4), len(words))
+        first = rng.randint(0, len(words) - count)
+        typed = words[first : first + count]
+        last = typed[-1]
+        cut = rng.randint(1, len(last) + 1)
+        text = " ".join([*typed[:-1], last[:cut]]) if cut <= len(last) else " ".join(typed) + " "
+        return {"q": text if rng.random() < 0.5 else fold(text)}
+
+    def take(self, count: int) -> list[Params]:
+        return [self.next() for _ in range(count)]
+
+
+def suggestions(
+    dest: Path, corpus: Corpus, args: argparse.Namespace, work: Path, figures: dict[str, float]
+) -> None:
+    """``/suggest`` over HTTP (one client): the first request after start, warm
+    p50/p99, then the same right after a one-article commit; and the CPU time of
+    the same prefixes in-process (what a loaded machine adds to HTTP times aside)."""
+    engine = SearchEngine(Settings.load({"index": str(dest)}))
+    cpu: list[float] = []
+    for params in PrefixMix(corpus, 60_000).take(args.queries * args.runs):
+        began = time.thread_time()
+        engine.suggest(params["q"], 8)
+        cpu.append((time.thread_time() - began) * 1000)
+    engine.close()
+    figures["suggest_cpu_p50"] = percentile(cpu, 50)
+    figures["suggest_cpu_p99"] = percentile(cpu, 99)
+    server = start_server(lambda port: TIMKIEM.serve(dest, port), work / "timkiem-suggest.log")
+    env = {**os.environ, "TIMKIEM_INDEX": str(dest)}
+    try:
+        client = Client(server.port)
+        began = time.perf_counter()
+        client.suggest({"q": "cong do"})
+        figures["suggest_first_ms"] = (time.perf_counter() - began) * 1000
+        latency = Latency()
+        for run in range(args.runs):
+            say(f"timkiem: /suggest run {run + 1}/{args.runs}")
+            mix = PrefixMix(corpus, 60_000 + run).take(args.queries)
+            latency.runs.append(time_queries(mix, client.suggest))
+        figures["suggest_p50"] = latency.figure(50)
+        figures["suggest_p99"] = latency.figure(99)
+        src = work / "suggest-article.jsonl"
+        src.write_text(json.dumps(_new_article(999), ensure_ascii=False) + "\n", encoding="utf-8")
+        command = [sys.executable, "-m", "timkiem", "ingest", str(src)]
+        subprocess.run(command, env=env, check=True, capture_output=True, timeout=300)
+        began = time.perf_counter()
+        client.suggest({"q": "tkfresh"})
+        figures["suggest_commit_first_ms"] = (time.perf_counter() - began) * 1000
+        mix = PrefixMix(corpus, 61_000).take(args.queries)
+        after = [ms for _, ms in time_queries(mix, client.suggest)]
+        figures["suggest_commit_p50"] = percentile(after, 50)
+        figures["suggest_commit_p99"] = percentile(after, 99)
+        say(
+            f"/suggest p50/p99 {figures['suggest_p50']:.2f}/{figures['suggest_p99']:.2f} ms; "
+            f"after a commit {figures['suggest_commit_p50']:.2f}/"
+            f"{figures['suggest_commit_p99']:.2f} ms"
+        )
+    finally:
+        server.stop()
+
+
 def long_questions(args: argparse.Namespace, work: Path, figures: dict[str, float]) -> None:
     """20-word questions over an index of 1,000 passages, over HTTP."""
     passages = args.corpus / "relevance" / "ViMedAQA_v2-passages.jsonl.gz"
@@ -577,6 +664,81 @@ def long_questions(args: argparse.Namespace, work: Path, figures: dict[str, floa
         figures["long_q_p50"] = percentile(ms, 50)
         figures["long_q_p99"] = percentile(ms, 99)
         say(f"long questions: {len(ms)} of 20 words")
+    finally:
+        server.stop()
+
+
+# -- related articles (timkiem only) ------------------------------------------------
+
+
+def load_ids(path: Path) -> list[str]:
+    return [str(json.loads(line)["id"]) for line in read_lines(path, None)]
+
+
+def related(
+    dest: Path, ids: list[str], args: argparse.Namespace, work: Path, figures: dict[str, float]
+) -> None:
+    """``GET /articles/{id}/related`` of random articles, one client: on a warm
+    server, then for ``args.fresh_seconds`` while an article is ingested (one
+    commit) every 2 s. Every id is asked once, so no answer comes from the cache."""
+    server = start_server(lambda port: TIMKIEM.serve(dest, port), work / "timkiem-related.log")
+    env = {**os.environ, "TIMKIEM_INDEX": str(dest)}
+    order = random.Random(60_000).sample(ids, len(ids))
+    asked = itertools.cycle(order)
+
+    def ask(client: Client) -> float:
+        path = f"/articles/{quote(next(asked), safe='')}/related"
+        began = time.perf_counter()
+        status = client.fetch(path)
+        if status != 200:
+            raise SystemExit(f"HTTP {status} for {path}")
+        return (time.perf_counter() - began) * 1000
+
+    try:
+        server.wait_warm()
+        client = Client(server.port)
+        latency = Latency()
+        for run in range(args.runs):
+            say(f"timkiem: related HTTP run {run + 1}/{args.runs}")
+            latency.runs.append([("plain", ask(client)) for _ in range(args.queries)])
+        figures["related_http_p50"] = latency.figure(50)
+        figures["related_http_p99"] = latency.figure(99)
+        stop = threading.Event()
+        commits = [0]
+
+        def commit_every_2s() -> None:
+            number = 0
+            while not stop.is_set():
+                path = work / f"related-{number}.jsonl"
+                path.write_text(json.dumps(_new_article(number), ensure_ascii=False) + "\n")
+                done = subprocess.run(
+                    [sys.executable, "-m", "timkiem", "ingest", str(path)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                if done.returncode:
+                    say(f"ingest failed: {done.stderr}")
+                    return
+                commits[0] += 1
+                number += 1
+                stop.wait(2.0)
+
+        writer = threading.Thread(target=commit_every_2s)
+        say(f"timkiem: related HTTP for {args.fresh_seconds:g} s, one commit every 2 s")
+        writer.start()
+        started = time.perf_counter()
+        timings: list[float] = []
+        try:
+            while time.perf_counter() - started < args.fresh_seconds:
+                timings.append(ask(client))
+        finally:
+            stop.set()
+            writer.join(60)
+        figures["related_commits_p50"] = percentile(timings, 50)
+        figures["related_commits_p99"] = percentile(timings, 99)
+        figures["related_commits"] = float(commits[0])
+        say(f"related while ingesting: {len(timings)} requests, {commits[0]} commits")
     finally:
         server.stop()
 
@@ -649,6 +811,19 @@ def rows(rss_count: int, full_count: int) -> list[Row]:
         Row("first 5 s after start p99 (news items)", "cold_p99", ms, 15.0),
         Row("20-word questions, 1,000 passages, p50", "long_q_p50", ms, 3.0),
         Row("20-word questions, 1,000 passages, p99", "long_q_p99", ms),
+        Row("/suggest HTTP p50 (news items)", "suggest_p50", ms, 3.0),
+        Row("/suggest HTTP p99 (news items)", "suggest_p99", ms, 15.0),
+        Row("  in-process CPU time p50", "suggest_cpu_p50", ms),
+        Row("  in-process CPU time p99", "suggest_cpu_p99", ms),
+        Row("  first /suggest after start", "suggest_first_ms", ms),
+        Row("  after a one-article commit: first", "suggest_commit_first_ms", ms),
+        Row("  after a one-article commit: p50", "suggest_commit_p50", ms, 3.0),
+        Row("  after a one-article commit: p99", "suggest_commit_p99", ms, 15.0),
+        Row("related articles HTTP p50 (news items)", "related_http_p50", ms, 10.0),
+        Row("related articles HTTP p99 (news items)", "related_http_p99", ms, 30.0),
+        Row("  committing every 2 s: p50", "related_commits_p50", ms, 10.0),
+        Row("  committing every 2 s: p99", "related_commits_p99", ms, 30.0),
+        Row("  commits meanwhile", "related_commits", ""),
     ]
     return table
 
@@ -663,13 +838,21 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:,.2f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
 
 
-def table(ours: dict[str, float], base: dict[str, float], rss_count: int, full_count: int) -> str:
+def table(
+    ours: dict[str, float],
+    base: dict[str, float],
+    rss_count: int,
+    full_count: int,
+    measured_only: bool = False,
+) -> str:
     lines = [
         f"{'figure':<38} {'timkiem':>11} {'target':>12} {'':>4} {'baseline':>11} {'ratio':>7}",
         "-" * 88,
     ]
     for row in rows(rss_count, full_count):
         value = ours.get(row.key)
+        if measured_only and value is None:
+            continue
         target = verdict = ""
         if row.target is not None:
             sign = ">=" if row.higher_is_better else "<="
@@ -741,6 +924,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--warm-seconds", type=float, help="load before each freshness run (default 20)"
     )
+    parser.add_argument("--skip-related", action="store_true", help="skip the related-articles run")
+    parser.add_argument(
+        "--related-only",
+        action="store_true",
+        help="build the news-items index (unless --reuse) and measure related articles only",
+    )
+    parser.add_argument(
+        "--suggest-only",
+        action="store_true",
+        help="only build the news items (unless --reuse) and measure /suggest",
+    )
     parser.add_argument(
         "--skip-freshness",
         action="store_true",
@@ -773,19 +967,27 @@ def main(argv: list[str] | None = None) -> None:
         full, full_count = subset(args.corpus / FULL, args.full_limit, work / "full.jsonl")
         corpus = load_corpus(rss)
         sources = {"rss": (rss, rss_count), "full": (full, full_count)}
-        systems = [TIMKIEM] if args.skip_baseline else [TIMKIEM, BASELINE]
+        only_one = args.suggest_only or args.related_only
+        if only_one:
+            sources = {"rss": sources["rss"]}
+        systems = [TIMKIEM] if args.skip_baseline or only_one else [TIMKIEM, BASELINE]
         figures: dict[str, dict[str, float]] = {s.name: {} for s in systems}
         for system in systems:
             if not args.reuse:
                 ingest(system, sources, args, work, figures[system.name])
-        for system in systems:
-            search(system, corpus, args, work, figures[system.name])
-        if not args.skip_freshness:
-            ours = figures["timkiem"]
+        if not only_one:
+            for system in systems:
+                search(system, corpus, args, work, figures[system.name])
+        ours = figures["timkiem"]
+        if not args.related_only:
+            suggestions(work / "timkiem-rss", corpus, args, work, ours)
+        if not args.skip_freshness and not only_one:
             freshness("rss", work / "timkiem-rss", corpus, args, work, ours)
             freshness("full", work / "timkiem-full", load_corpus(full), args, work, ours)
             cold_start(work / "timkiem-rss", corpus, args, work, ours)
             long_questions(args, work, ours)
+        if args.related_only or not (args.skip_related or args.suggest_only):
+            related(work / "timkiem-rss", load_ids(rss), args, work, ours)
     finally:
         if args.work is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -800,7 +1002,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{'default' if args.ingest_procs is None else args.ingest_procs}; "
         "ratio > 1: timkiem better)"
     )
-    print(table(ours, base, rss_count, full_count))
+    print(table(ours, base, rss_count, full_count, measured_only=only_one))
 
 
 if __name__ == "__main__":

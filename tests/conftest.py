@@ -15,7 +15,7 @@ from timkiem.api import create_app
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
 from timkiem.search import SearchEngine
-from timkiem.testing import PROJECT_ROOT, corpus_dir, corpus_missing
+from timkiem.testing import PROJECT_ROOT, corpus_dir, corpus_missing, nginx_binary
 
 ROOT = PROJECT_ROOT
 EXAMPLES = ROOT / "examples" / "articles.jsonl"
@@ -45,6 +45,17 @@ def corpus_file(name: str) -> Path:
     if reason is not None:
         pytest.skip(reason)
     return CORPUS / name
+
+
+def nginx_or_skip() -> str:
+    """The nginx program, or skip the test saying how to get it."""
+    found = nginx_binary()
+    if found is None:
+        pytest.skip(
+            "nginx is not installed (Debian's nginx-light; .ci/run installs it with "
+            "apt-get when it can)"
+        )
+    return found
 
 
 class Engines:

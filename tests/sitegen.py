@@ -10,7 +10,8 @@ pages (a category listing and the home page) that are not articles.
 
 All text is written here, from templates filled at random (fixed seed), so the
 record each article page should give is known: :func:`generate` returns it
-with the page. ``python tests/sitegen.py DIR`` writes a site to ``DIR``.
+with the page. ``python tests/sitegen.py DIR`` writes a site to ``DIR``; ``python
+tests/sitegen.py --crawl-site DIR ARTICLES BASE_URL`` writes a :class:`CrawlSite` as files
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import html
 import json
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -870,6 +871,195 @@ def write_site(root: Path, pages: list[Page]) -> None:
             manifest.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
+# -- a whole site, to crawl -------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+class CrawlSite:
+    """The labor-union portal as a live site, for :class:`timkiem.testing.SiteServer`.
+
+    Article pages under their category's folder, a paginated listing per
+    category (``/chuyen-muc/SLUG.html``, ``SLUG-trang-2.html``...), a home page, a PDF, a
+    section robots.txt forbids (``/noi-bo/``), a link to a page that is gone
+    (``/tin-da-go.html``) and, with ``sitemap``, a sitemap index of two
+    sitemaps with each page's ``lastmod``. Every link leads to a page of the
+    site (menus and related lists point home). ``slow`` is the path of an
+    article whose first request waits ``slow_first`` seconds.
+    """
+
+    BROKEN = "/tin-da-go.html"
+    PDF_PATH = "/tai-lieu/ke-hoach-nam.pdf"
+    PRIVATE = "/noi-bo/danh-ba-can-bo.html"
+
+    def __init__(
+        self,
+        articles: int = 30,
+        *,
+        seed: int = 13,
+        sitemap: bool = True,
+        per_list: int = 10,
+        slow_first: float = 0.0,
+    ) -> None:
+        rng = random.Random(seed)
+        self.layout = UnionPortal()
+        self.sitemap = sitemap
+        self.per_list = per_list
+        self.slow_first = slow_first
+        self.articles: dict[str, tuple[Story, Page, float]] = {}
+        for number in range(1, articles + 1):
+            story = make_story(rng, number)
+            page = self.layout.article(rng, story)
+            self.articles["/" + page.path] = (story, page, story.when.timestamp())
+        paths = list(self.articles)
+        self.slow = paths[min(3, len(paths) - 1)]
+        self.private = self.layout.article(rng, make_story(rng, articles + 1))
+
+    def revise(self, path: str, sentence: str) -> None:
+        """Add ``sentence`` to the article at ``path``, an hour later than it was."""
+        story, page, when = self.articles[path]
+        last = esc(story.paragraphs[-1])
+        changed = page.html.replace(f">{last}</p>", f">{last} {esc(sentence)}</p>", 1)
+        assert changed != page.html
+        page = Page(page.layout, page.kind, page.path, changed, page.expected)
+        self.articles[path] = (story, page, when + 3600)
+
+    def categories(self) -> dict[str, list[str]]:
+        """Each category's list page path and the article paths it lists, newest first."""
+        found: dict[str, list[str]] = {}
+        for path, (_, page, _) in self.articles.items():
+            assert page.expected is not None
+            found.setdefault(page.expected["category"], []).append(path)
+        for paths in found.values():
+            paths.sort(key=lambda p: -self.articles[p][0].when.timestamp())
+        return found
+
+    def list_pages(self) -> list[str]:
+        """The path of every list page (home, each category's pages)."""
+        pages = ["/"]
+        for category, paths in self.categories().items():
+            for number in range(1, len(self._chunks(paths)) + 1):
+                pages.append(self._list_path(category, number))
+        return pages
+
+    def _chunks(self, paths: list[str]) -> list[list[str]]:
+        """``paths`` in list pages of at most ``per_list``, evenly filled (a page listing
+        one or two articles would read as an article)."""
+        count = -(-len(paths) // self.per_list)
+        size = -(-len(paths) // count)
+        return [paths[i : i + size] for i in range(0, len(paths), size)]
+
+    def _list_path(self, category: str, number: int) -> str:
+        path = f"/chuyen-muc/{_slug(category)}"
+        return f"{path}.html" if number == 1 else f"{path}-trang-{number}.html"
+
+    def render(self, base: str) -> dict[str, Any]:
+        """Every resource of the site by path: ``timkiem.testing.SitePage`` objects."""
+        import re
+
+        from timkiem.testing import SitePage
+
+        # listed under their own paths: the layout links "/SLUG.html"
+        stories = {
+            path: replace(story, slug=path[1 : -len(".html")])
+            for path, (story, _, _) in self.articles.items()
+        }
+        served: dict[str, SitePage] = {}
+        newest = max(when for _, _, when in self.articles.values())
+        lists: dict[str, tuple[str, float]] = {}
+        categories = self.categories()
+        for category, paths in categories.items():
+            chunks = self._chunks(paths)
+            for number, chunk in enumerate(chunks, 1):
+                text = self.layout.listing(random.Random(0), [stories[p] for p in chunk], category)
+                pager = " ".join(
+                    f'<a href="{self._list_path(category, n)}">{n}</a>'
+                    for n in range(1, len(chunks) + 1)
+                )
+                text = re.sub(
+                    r'<div class="paging">.*?</div>', f'<div class="paging">{pager}</div>', text
+                )
+                modified = max(self.articles[p][2] for p in chunk)
+                lists[self._list_path(category, number)] = (text, modified)
+        home_stories = [s for s in stories.values()][:16]
+        while len(home_stories) < 16:
+            home_stories.append(home_stories[-1])
+        home = self.layout.home(random.Random(0), home_stories)
+        for n, category in enumerate(self.layout.categories):
+            target = self._list_path(category, 1) if category in categories else "/"
+            home = home.replace(f'href="/c{n}"', f'href="{target}"')
+        extra = (
+            f'<div class="links"><a href="{self.PDF_PATH}">Kế hoạch năm (PDF)</a> '
+            f'<a href="{self.BROKEN}">Tin đã gỡ</a> <a href="{self.PRIVATE}">Danh bạ</a></div>'
+        )
+        home = home.replace("</body>", extra + "</body>")
+        lists["/"] = (home, newest)
+        pages = {path: (page.html, when) for path, (_, page, when) in self.articles.items()}
+        pages.update(lists)
+        keep = set(pages) | {self.BROKEN, self.PDF_PATH, self.PRIVATE}
+
+        def fix(match: re.Match[str]) -> str:
+            href = match.group(1)
+            return f'<a href="{href if href in keep else "/"}"'
+
+        for path, (text, when) in pages.items():
+            text = re.sub(r'<a href="([^"]*)"', fix, text)
+            slow = self.slow_first if path == self.slow else 0.0
+            served[path] = SitePage(text.encode("utf-8"), modified=when, slow_first=slow)
+        served[self.PRIVATE] = SitePage(self.private.html.encode("utf-8"), modified=newest)
+        served[self.PDF_PATH] = SitePage(PDF, "application/pdf", modified=newest)
+        rules = "User-agent: *\nDisallow: /noi-bo/\n"
+        if self.sitemap:
+            rules += f"Sitemap: {base}/sitemap.xml\n"
+            served.update(self._sitemaps(base, served))
+        served["/robots.txt"] = SitePage(rules.encode(), "text/plain", modified=newest)
+        return served
+
+    def _sitemaps(self, base: str, served: dict[str, Any]) -> dict[str, Any]:
+        from timkiem.testing import SitePage
+
+        def urlset(paths: list[str]) -> bytes:
+            rows = "".join(
+                f"<url><loc>{esc(base + p)}</loc><lastmod>"
+                f"{datetime.fromtimestamp(served[p].modified, UTC).isoformat()}</lastmod></url>"
+                for p in paths
+            )
+            return (
+                '<?xml version="1.0" encoding="UTF-8"?>'
+                f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>'
+            ).encode()
+
+        articles = list(self.articles)
+        others = [*self.list_pages(), self.PDF_PATH, self.PRIVATE]
+        index = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{base}/sitemap-bai-viet.xml</loc></sitemap>"
+            f"<sitemap><loc>{base}/sitemap-trang.xml</loc></sitemap></sitemapindex>"
+        ).encode()
+        kind = "application/xml"
+        return {
+            "/sitemap.xml": SitePage(index, kind),
+            "/sitemap-bai-viet.xml": SitePage(urlset(articles), kind),
+            "/sitemap-trang.xml": SitePage(urlset(others), kind),
+        }
+
+
+def write_crawl_site(root: Path, site: CrawlSite, base: str) -> None:
+    """Write ``site`` as files a static web server at ``base`` serves (``/`` is
+    ``index.html``)."""
+    import os
+
+    for path, page in site.render(base).items():
+        target = root / (path.lstrip("/") or "index.html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(page.body)
+        os.utime(target, (page.modified, page.modified))
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--crawl-site":  # --crawl-site DIR ARTICLES BASE_URL
+        write_crawl_site(Path(sys.argv[2]), CrawlSite(int(sys.argv[3])), sys.argv[4].rstrip("/"))
+        sys.exit()
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 30
     write_site(Path(sys.argv[1]), generate(count))

@@ -215,6 +215,17 @@ def test_search_date_range_category_and_sort(runner: CliRunner, loaded: str) -> 
     assert {h["category"] for h in only["hits"]} == {category}
 
 
+def test_search_several_categories_and_facets(runner: CliRunner, loaded: str) -> None:
+    args = ["search", "--category", "hoat dong cong doan", "--category", "TIN TUC - SU KIEN"]
+    result = run(runner, *args, "--from", "2020", "--index", loaded)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("18 result(s)")
+    assert lines[-1] == "category: Hoạt động công đoàn: 11  Tin tức - Sự kiện: 7"
+    assert lines[-2].startswith("month:    2025-01: 2  2024-11: 1")
+    assert lines[-3].startswith("year:     2025: 2  2024: 5")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -289,7 +300,8 @@ def test_version_and_help(runner: CliRunner) -> None:
     listed = help_text.split("Commands:\n", 1)[1].splitlines()
     names = [line.split()[0] for line in listed if line.strip()]
     assert names == sorted(cli.commands) == [
-        "config", "delete", "export", "ingest", "reindex", "search", "serve", "stats"
+        "check", "config", "crawl", "delete", "export", "ingest", "publish", "pull", "reindex",
+        "related", "search", "serve", "stats", "suggest", "sync",
     ]  # fmt: skip
     for line in listed:
         assert not line.rstrip().endswith("..."), f"cut short: {line.strip()}"

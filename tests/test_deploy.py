@@ -9,27 +9,31 @@ from __future__ import annotations
 
 import configparser
 import gzip
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, nginx_or_skip
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
-from timkiem.testing import free_port
+from timkiem.testing import (
+    NginxProcess,
+    ServerProcess,
+    free_port,
+    nginx_config,
+    nginx_site,
+)
 
 DEPLOY = ROOT / "deploy"
-UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer"]
+UNITS = ["timkiem.service", "timkiem-sync.service", "timkiem-sync.timer", "timkiem-pull.service"]
 TIMKIEM = "/opt/timkiem/.venv/bin/timkiem"
 
 
@@ -41,7 +45,7 @@ def unit(name: str) -> configparser.ConfigParser:
 
 
 def test_the_units_are_hardened() -> None:
-    for name in ("timkiem.service", "timkiem-sync.service"):
+    for name in ("timkiem.service", "timkiem-sync.service", "timkiem-pull.service"):
         service = unit(name)["Service"]
         assert service["User"] == "timkiem" and service["Group"] == "timkiem"
         assert service["ProtectSystem"] == "strict"
@@ -54,6 +58,9 @@ def test_the_units_are_hardened() -> None:
     assert "--metrics-port" in server["ExecStart"] and "--log-file" in server["ExecStart"]
     assert server["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert unit("timkiem-sync.timer")["Timer"]["Unit"] == "timkiem-sync.service"
+    follower = unit("timkiem-pull.service")["Service"]
+    assert " pull https://" in follower["ExecStart"] and follower["Restart"] == "on-failure"
+    assert "Environment=TIMKIEM_PULL_INTERVAL=30" in (DEPLOY / "timkiem-pull.service").read_text()
 
 
 def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
@@ -102,47 +109,9 @@ def test_logrotate_tells_the_server() -> None:
     assert "/var/log/timkiem/" in server["ExecStart"] and server["LogsDirectory"] == "timkiem"
 
 
-def nginx_config(tmp_path: Path, listen: int, upstream: int) -> Path:
-    """A full nginx.conf around the site, every path moved into ``tmp_path``."""
-    site = (DEPLOY / "nginx-timkiem.conf").read_text()
-    site = site.replace("/var/cache/nginx/timkiem", str(tmp_path / "cache"))
-    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
-    site = site.replace("listen [::]:80;", "")
-    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
-    (tmp_path / "site.conf").write_text(site)
-    temp = "\n".join(
-        f"    {kind}_temp_path {tmp_path}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    config = tmp_path / "nginx.conf"
-    config.write_text(
-        f"pid {tmp_path}/nginx.pid;\n"
-        f"error_log {tmp_path}/error.log;\n"
-        "daemon off;\nmaster_process off;\n"
-        "events { worker_connections 64; }\n"
-        "http {\n"
-        "    default_type application/octet-stream;\n"
-        "    access_log off;\n"
-        f"{temp}\n"
-        f"    include {tmp_path}/site.conf;\n"
-        "}\n"
-    )
-    return config
-
-
-def nginx_or_skip() -> str:
-    found = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-    )
-    if found is None:
-        pytest.skip("nginx is not installed (.ci/run installs it with apt-get when it can)")
-    return found
-
-
 def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
     nginx = nginx_or_skip()
-    config = nginx_config(tmp_path, free_port(), 8000)
+    config = nginx_config(tmp_path, nginx_site(tmp_path, free_port(), [8000]))
     proc = subprocess.run(
         [nginx, "-t", "-c", str(config), "-p", str(tmp_path)],
         capture_output=True,
@@ -163,39 +132,11 @@ def proxied(tmp_path: Path) -> Iterator[str]:
     nginx = nginx_or_skip()
     index = tmp_path / "index"
     Indexer(Settings.load({"index": str(index)}, environ={})).ingest([str(EXAMPLES)])
-    api_port, port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMKIEM_")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "timkiem", "serve", "--port", str(api_port), "--index", str(index)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    proxy = subprocess.Popen(
-        [nginx, "-c", str(nginx_config(tmp_path, port, api_port)), "-p", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proxy.poll() is None, proxy.communicate()[1]
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "nginx never answered through timkiem"
-                time.sleep(0.2)
-        yield base
-    finally:
-        for process in (proxy, server):
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    port = free_port()
+    with ServerProcess(index, clean=True) as server:
+        config = nginx_config(tmp_path, nginx_site(tmp_path, port, [server.port]))
+        with NginxProcess(nginx, config, port) as proxy:
+            yield proxy.base
 
 
 def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -221,3 +162,58 @@ def test_nginx_in_front_of_timkiem(proxied: str) -> None:
     codes = [fetch(proxied + "/health")[0] for _ in range(60)]
     assert 429 in codes and codes[0] == 200
     assert re.fullmatch(r"(200)+(429|200)*", "".join(map(str, codes)))
+
+
+def etag(headers: dict[str, str]) -> str:
+    """The ETag header, whatever the case of its name (waitress sends "Etag")."""
+    return next(value for name, value in headers.items() if name.lower() == "etag")
+
+
+@contextmanager
+def nginx_in_front(tmp_path: Path, upstream: int) -> Iterator[str]:
+    """nginx with the site, proxying to 127.0.0.1:``upstream``: its base URL."""
+    nginx = nginx_or_skip()
+    port = free_port()
+    config = nginx_config(tmp_path, nginx_site(tmp_path, port, [upstream]))
+    with NginxProcess(nginx, config, port) as proxy:
+        yield proxy.base
+
+
+def test_nginx_caches_as_timkiem_allows_and_revalidates(tmp_path: Path) -> None:
+    nginx_or_skip()
+    settings = Settings.load({"index": str(tmp_path / "index")}, environ={})
+    Indexer(settings).ingest([str(EXAMPLES)])
+    args = ["--cache-control", "public, max-age=2", "--no-access-log"]
+    with (
+        ServerProcess(settings.index, clean=True, args=args) as server,
+        nginx_in_front(tmp_path, server.port) as base,
+    ):
+        url = base + "/search?q=cong+doan"
+        status, headers, body = fetch(url)
+        assert (status, headers["X-Cache-Status"]) == (200, "MISS")
+        tag = etag(headers)
+        again = fetch(url)
+        assert (again[0], again[1]["X-Cache-Status"], again[2]) == (200, "HIT", body)
+        # nginx answers a client's revalidation itself, from its cache
+        status, headers, body = fetch(url, **{"If-None-Match": tag})
+        assert (status, body) == (304, b"")
+        time.sleep(3.2)  # past max-age (nginx counts whole seconds): it asks timkiem with the tag
+        assert fetch(url)[1]["X-Cache-Status"] == "REVALIDATED"
+        extra = tmp_path / "more.jsonl"
+        extra.write_text('{"id": "new-1", "title": "Công đoàn mới"}\n', encoding="utf-8")
+        Indexer(settings).ingest([str(extra)])
+        time.sleep(3.2)  # a commit changed the tag: nginx fetches the new answer
+        status, headers, body = fetch(url)
+        assert headers["X-Cache-Status"] == "EXPIRED" and etag(headers) != tag
+        assert b"new-1" in body
+
+
+def test_nginx_stores_nothing_by_default(proxied: str) -> None:
+    """timkiem's default ``no-cache``: nginx asks timkiem every time, so a commit shows
+    at once; the tag passes through, compressed answers included."""
+    url = proxied + "/articles/bk-0001"
+    first, second = fetch(url), fetch(url, **{"Accept-Encoding": "gzip"})
+    assert first[1]["Cache-Control"] == "no-cache"
+    assert [first[1]["X-Cache-Status"], second[1]["X-Cache-Status"]] == ["MISS", "MISS"]
+    assert second[1]["Content-Encoding"] == "gzip"
+    assert etag(first[1]) == etag(second[1])

@@ -15,7 +15,6 @@ from timkiem.analysis import fold
 from timkiem.config import Settings
 from timkiem.engine.executor import Filters, QueryPlan, execute
 from timkiem.indexer import Indexer
-from timkiem.plan import build_plan
 from timkiem.request import validate
 from timkiem.search import SearchEngine, SearchRequest
 
@@ -49,7 +48,7 @@ def whoosh_page(engine: SearchEngine, request: SearchRequest) -> list[tuple[str,
     the plan's weights: the documents holding all words first, then the others."""
     snap = engine.snapshot()
     valid = validate(request, engine.settings)
-    plan = build_plan(valid.parsed, engine.ranking, request.match)
+    plan = engine.plan(valid.parsed, request.match)
     first = engine.search(request)
     if not plan.scored or request.sort != "relevance":
         return [(h["id"], h["score"]) for h in first["hits"]]
@@ -60,7 +59,7 @@ def whoosh_page(engine: SearchEngine, request: SearchRequest) -> list[tuple[str,
         found = execute(snap, plan, filters, True, True, window, time_limit=0)
         return set(found.members.tolist())
 
-    everything = matches(replace(plan, all_of=()))
+    everything = matches(replace(plan, all_of=(), all_also=()))
     counted = matches(plan)
     tiers = [counted, everything - counted]
     query = wq.Or([wq.Term(f, t, boost=w) for f, t, w in plan.scored])

@@ -38,7 +38,7 @@ def test_all_words_are_counted_and_ranked_first(sample_engine: SearchEngine, q: 
     holding_all = {i for i, held in docs.items() if words <= held}
     holding_any = {i for i, held in docs.items() if words & held}
     result = search(sample_engine, q)
-    assert result["match"] == "all" and result["dropped"] == []
+    assert result["applied"]["match"] == "all" and result["applied"]["dropped"] == []
     assert result["total"] == len(holding_all) > 0
     ids = [h["id"] for h in result["hits"]]
     assert set(ids[: result["total"]]) == holding_all
@@ -46,7 +46,7 @@ def test_all_words_are_counted_and_ranked_first(sample_engine: SearchEngine, q: 
     assert result["facets"]["year"] == dict(Counter(h["date"][:4] for h in counted if h["date"]))
     assert set(ids) == holding_any  # the other matches follow
     before = search(sample_engine, q, "any")
-    assert before["match"] == "any" and before["dropped"] == []
+    assert before["applied"]["match"] == "any" and before["applied"]["dropped"] == []
     assert before["total"] == len(holding_any)
     assert set(h["id"] for h in before["hits"]) == holding_any
 
@@ -77,15 +77,15 @@ def test_the_commonest_words_are_dropped_first_and_reported(
     ]
     engine = engine_of(records)
     result = search(engine, "tỉnh lũ đê")
-    assert result["dropped"] == ["tỉnh", "lũ"]
+    assert result["applied"]["dropped"] == ["tỉnh", "lũ"]
     assert result["total"] == 1 and result["hits"][0]["id"] == "c"
     assert {h["id"] for h in result["hits"]} == {"a", "b", "c", "d", "e", "f"}
     # two words together in one article: only the commonest goes
     result = search(engine, "tinh lu")
-    assert result["dropped"] == [] and result["total"] == 1
+    assert result["applied"]["dropped"] == [] and result["total"] == 1
     # a word no article holds goes first, whatever its place
     result = search(engine, "xyzzy đê")
-    assert result["dropped"] == ["xyzzy"] and result["total"] == 1
+    assert result["applied"]["dropped"] == ["xyzzy"] and result["total"] == 1
     assert search(engine, "tỉnh lũ đê", "any")["total"] == 6
 
 
@@ -101,17 +101,17 @@ def test_function_words_are_not_required(
     )
     for q in ("giá của lúa", "gia cua lua"):
         result = search(engine, q)
-        assert result["total"] == 2 and result["dropped"] == [], q
+        assert result["total"] == 2 and result["applied"]["dropped"] == [], q
 
 
 def test_a_question_matches_any_unless_asked(sample_engine: SearchEngine) -> None:
     q = "Bắc Kạn có bao nhiêu đoàn viên?"
     unasked, every = search(sample_engine, q), search(sample_engine, q, "any")
-    assert unasked["match"] == "any" and unasked["total"] == every["total"]
+    assert unasked["applied"]["match"] == "any" and unasked["total"] == every["total"]
     assert unasked["hits"] == every["hits"]
     asked = search(sample_engine, q, "all")
-    assert asked["match"] == "all" and asked["total"] < every["total"]
-    assert asked["dropped"] == []  # "có", "bao", "nhiêu": function words, not required
+    assert asked["applied"]["match"] == "all" and asked["total"] < every["total"]
+    assert asked["applied"]["dropped"] == []  # "có", "bao", "nhiêu": function words, not required
     words = {fold(s) for s in syllables("Bắc Kạn đoàn viên")}
     docs = sample_words()
     counted = {h["id"] for h in asked["hits"][: asked["total"]]}
@@ -126,9 +126,9 @@ def test_match_is_validated(sample_engine: SearchEngine) -> None:
 
 def test_the_api_takes_match_and_reports_it(client: TestClient) -> None:
     result = client.simulate_get("/search", params={"q": "bão số 3", "match": "any"})
-    assert result.status_code == 200 and result.json["match"] == "any"
-    assert result.json["dropped"] == []
+    assert result.status_code == 200 and result.json["applied"]["match"] == "any"
+    assert result.json["applied"]["dropped"] == []
     counted = client.simulate_get("/search", params={"q": "bão số 3"}).json
-    assert counted["match"] == "all" and counted["total"] < result.json["total"]
+    assert counted["applied"]["match"] == "all" and counted["total"] < result.json["total"]
     bad = client.simulate_get("/search", params={"q": "bão", "match": "most"})
     assert bad.status_code == 400 and "match" in bad.text

@@ -229,6 +229,19 @@ def test_no_access_log_on_request(
     assert records[-1]["message"] == "stopped"
 
 
+def test_the_log_settings_come_from_the_environment(
+    serving: list[Served], index: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    """--no-access-log and --log-format are settings: TIMKIEM_* variables give them too."""
+    settings = {**env, "TIMKIEM_ACCESS_LOG": "false", "TIMKIEM_LOG_FORMAT": "json"}
+    server = serve(serving, index, settings, tmp_path)
+    assert get(server.base, "/search", q="cong doan")[0] == 200
+    output = server.stop()
+    records = [json.loads(line) for line in output.splitlines()]
+    assert records and not [r for r in records if r["logger"] == "timkiem.access"]
+    assert records[-1]["message"] == "stopped"
+
+
 def test_an_unwritable_log_file_is_a_clean_error(
     index: Path, env: dict[str, str], tmp_path: Path
 ) -> None:

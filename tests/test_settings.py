@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from timkiem.config import ENV_PREFIX, SETTINGS, Settings, load_settings
+from timkiem.config import BY_NAME, ENV_PREFIX, SETTINGS, Settings, load_settings
 from timkiem.errors import ConfigError
 
 NAMES = [f.name for f in fields(Settings)]
@@ -66,9 +66,15 @@ def test_environment_variables_are_read() -> None:
 def test_every_field_reads_its_variable() -> None:
     for f in fields(Settings):
         default = getattr(Settings(), f.name)
-        value = "7" if isinstance(default, int | float) else "x"
+        declared = BY_NAME[f.name]
+        if isinstance(default, bool):
+            value = "false" if default else "true"
+        elif declared.choices:
+            value = next(c for c in declared.choices if c != default)
+        else:
+            value = "7" if isinstance(default, int | float) else "x"
         loaded, sources = load_settings(environ={ENV_PREFIX + f.name.upper(): value})
-        assert str(getattr(loaded, f.name)) in ("7", "7.0", "x"), f.name
+        assert str(getattr(loaded, f.name)).lower() in ("7", "7.0", "x", value), f.name
         assert getattr(loaded, f.name) != default, f.name  # not the default by chance
         assert type(getattr(loaded, f.name)) is type(default), f.name
         assert sources[f.name] == ENV_PREFIX + f.name.upper()
@@ -170,3 +176,28 @@ def test_bad_files_name_the_file_and_the_key(tmp_path: Path, text: str, message:
 def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="nope.toml: cannot read the config file"):
         Settings.load(environ={"TIMKIEM_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_true_false_settings_and_choices(tmp_path: Path) -> None:
+    """A true/false setting reads true/false words from the environment and TOML
+    booleans from a file; a setting with choices takes only those."""
+    for word, value in (("yes", True), ("0", False), ("On", True), ("false", False)):
+        assert (
+            Settings.load(environ={"TIMKIEM_LOG_CLIENT_ADDRESS": word}).log_client_address is value
+        )
+    with pytest.raises(ConfigError, match="TIMKIEM_ACCESS_LOG='maybe' is not a valid bool"):
+        Settings.load(environ={"TIMKIEM_ACCESS_LOG": "maybe"})
+    with pytest.raises(
+        ConfigError, match="TIMKIEM_LOG_FORMAT must be one of text, json, not 'xml'"
+    ):
+        Settings.load(environ={"TIMKIEM_LOG_FORMAT": "xml"})
+    config = tmp_path / "timkiem.toml"
+    config.write_text('access_log = false\nlog_format = "json"\nmetrics_port = 9108\n')
+    loaded = Settings.load(environ={}, config_file=str(config))
+    assert (loaded.access_log, loaded.log_format, loaded.metrics_port) == (False, "json", 9108)
+    config.write_text('access_log = "no"\n')
+    with pytest.raises(ConfigError, match="access_log = 'no' is not a valid bool"):
+        Settings.load(environ={}, config_file=str(config))
+    config.write_text('log_format = "xml"\n')
+    with pytest.raises(ConfigError, match="log_format must be one of text, json"):
+        Settings.load(environ={}, config_file=str(config))

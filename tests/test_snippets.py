@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from timkiem.analysis import canonical, fold
 from timkiem.snippets import SNIPPET_CHARS, find_matches, make_snippet
 
 
@@ -35,3 +41,22 @@ def test_no_match_gives_the_start_of_the_text() -> None:
     text = "Đại hội " * 60
     snippet = make_snippet(text, ["khong"])
     assert snippet.startswith("Đại hội") and snippet.endswith("…") and "<mark>" not in snippet
+
+
+_SYLLABLES = ["an", "ban", "toan", "cong", "doan", "đoàn", "Bắc", "bac", "x_an", "an1", "1an"]
+
+
+@given(
+    words=st.lists(st.sampled_from(_SYLLABLES), max_size=30),
+    seps=st.lists(st.sampled_from([" ", ", ", "-", "_", "/", ""]), min_size=30, max_size=30),
+    terms=st.sets(st.sampled_from(["an", "ban", "doan", "bac", "1an"]), min_size=1),
+)
+def test_matches_are_the_whole_syllables_a_lookaround_pattern_finds(
+    words: list[str], seps: list[str], terms: set[str]
+) -> None:
+    text = "".join(w + s for w, s in zip(words, seps))
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    reference = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
+    folded = fold(canonical(text))
+    expected = [(m.start(), m.end(), m.group()) for m in reference.finditer(folded)]
+    assert find_matches(text, frozenset(terms)) == expected

@@ -120,6 +120,12 @@ def syllables(text: str) -> list[str]:
     return TOKEN_PATTERN.findall(canonical(text))
 
 
+def folded_words(text: str) -> str:
+    """The folded syllables of ``text`` joined by spaces: the same for any case, accents,
+    tone placement and punctuation ("Hoạt động - Công đoàn", "hoat-dong cong doan")."""
+    return " ".join(fold(s) for s in syllables(text))
+
+
 class VietnameseTokenizer(Tokenizer):
     """Split NFC-normalized text into syllables (runs of letters and digits)."""
 
@@ -205,3 +211,16 @@ def folded_analyzer() -> CompositeAnalyzer:
 def bigram_analyzer() -> CompositeAnalyzer:
     """Adjacent folded syllable pairs ("cong_doan"): words of two syllables."""
     return folded_analyzer() | BiWordFilter(sep=BIGRAM_SEPARATOR)
+
+
+def folded_syllables(text: str) -> list[str]:
+    """The terms ``folded_analyzer`` gives for ``text``, in one pass over the
+    whole text (for analysing stored articles again quickly)."""
+    return TOKEN_PATTERN.findall(fold(canonical(text)))
+
+
+def syllable_pairs(folded: list[str]) -> list[str]:
+    """The terms ``bigram_analyzer`` gives for a text of ``folded`` syllables."""
+    if len(folded) == 1:
+        return folded[:]
+    return [BIGRAM_SEPARATOR.join(pair) for pair in zip(folded, folded[1:])]

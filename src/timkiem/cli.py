@@ -7,15 +7,18 @@ import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from typing import Any, TypeVar
 
 import click
 
-from timkiem import __version__
+from timkiem import __version__, replication
+from timkiem.check import DEFAULT_SAMPLE, check_index
 from timkiem.cms_columns import ColumnMap, parse_mapping
 from timkiem.config import BY_NAME, CONFIG_ENV, SETTINGS, Settings, load_settings
+from timkiem.crawl import Crawler, CrawlReport
 from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
 from timkiem.export import export_line, stored_records
 from timkiem.indexer import FORMATS as INPUT_FORMATS
@@ -23,14 +26,19 @@ from timkiem.indexer import Indexer, IngestReport
 from timkiem.limits import (
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
+    DEFAULT_SUGGESTIONS,
     FIRST_PAGE,
     MATCHES,
     MAX_PER_PAGE,
+    MAX_SUGGESTIONS,
     SORTS,
 )
-from timkiem.logs import FORMATS, configure_logging, default_logging
-from timkiem.search import SearchEngine, SearchRequest
+from timkiem.logs import configure_logging, default_logging
+from timkiem.related import DEFAULT_LIMIT as RELATED_DEFAULT
+from timkiem.related import MAX_LIMIT as RELATED_MAX
+from timkiem.search import RelatedRequest, SearchEngine, SearchRequest
 from timkiem.sources import count_records
+from timkiem.sync import is_url, sync_files, sync_site
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,30 +50,66 @@ SEARCHING = (
     "max_result_window",
     "query_time_limit",
     "cache_size",
+    "synonyms_file",
 )
-SERVING = (*SEARCHING, "host", "port", "threads", "cors_origins")
-_METAVARS = {"index": "DIR", "host": "ADDRESS", "cors_origins": "ORIGINS"}
+SERVING = (
+    *SEARCHING,
+    "host",
+    "port",
+    "threads",
+    "cors_origins",
+    "cache_control",
+    "metrics_port",
+    "access_log",
+    "log_client_address",
+)
+CRAWLING = (
+    *WRITING[:3],
+    "crawl_delay",
+    "crawl_concurrency",
+    "crawl_timeout",
+    "crawl_retries",
+    "crawl_batch_size",
+    "crawl_commit_seconds",
+    "crawl_max_pages",
+)
+_METAVARS = {
+    "index": "DIR",
+    "host": "ADDRESS",
+    "cors_origins": "ORIGINS",
+    "synonyms_file": "FILE",
+    "metrics_port": "PORT",
+    "log_file": "PATH",
+}
 
 
 def setting_option(name: str) -> Callable[[F], F]:
     """The option of one declared setting, its help and default taken from the declaration."""
     declared = BY_NAME[name]
     bounds = f"; {declared.bounds}" if declared.bounds else ""
+    help = f"{declared.help} [default: {declared.shown_default()}, or ${declared.env}{bounds}]"
+    if declared.type is bool:
+        flags = f"{declared.option}/{declared.negative_option}"
+        return click.option(flags, name, default=None, help=help)
+    kind = click.Choice(declared.choices) if declared.choices else declared.type
     return click.option(
-        declared.option,
-        name,
-        type=declared.type,
-        default=None,
-        metavar=_METAVARS.get(name),
-        help=f"{declared.help} [default: {declared.shown_default()}, or ${declared.env}{bounds}]",
+        declared.option, name, type=kind, default=None, metavar=_METAVARS.get(name), help=help
     )
 
 
 def log_options(func: F) -> F:
-    """``--log-format`` and ``--log-file``, applied before the command runs."""
+    """``--log-format`` and ``--log-file`` (or their settings), applied before the command
+    runs; put it below ``with_settings``, whose settings give the values not set here."""
 
     @functools.wraps(func)
-    def configured(*args: Any, log_format: str, log_file: str | None, **kwargs: Any) -> Any:
+    def configured(
+        *args: Any, log_format: str | None, log_file: str | None, **kwargs: Any
+    ) -> Any:
+        settings = kwargs.get("settings")
+        if settings is not None:
+            log_format = log_format or settings.log_format
+            log_file = log_file or settings.log_file or None
+        log_format = log_format or "text"
         if log_format != "text" or log_file:
             try:
                 configure_logging(log_format, log_file)
@@ -76,20 +120,8 @@ def log_options(func: F) -> F:
                 ) from None
         return func(*args, **kwargs)
 
-    configured = click.option(
-        "--log-file",
-        metavar="PATH",
-        default=None,
-        help="Append log messages to PATH instead of standard error "
-        "(reopened on SIGHUP, for log rotation).",
-    )(configured)
-    configured = click.option(
-        "--log-format",
-        type=click.Choice(FORMATS),
-        default="text",
-        show_default=True,
-        help="Log messages as text lines or as one JSON object per line.",
-    )(configured)
+    configured = setting_option("log_file")(configured)
+    configured = setting_option("log_format")(configured)
     return configured  # type: ignore[return-value]
 
 
@@ -228,11 +260,16 @@ def _dry_run(
 
 def batch_options(func: F) -> F:
     """The options ingest and reindex share: input format, column names, dry run."""
-    func = click.option(
-        "--dry-run",
-        is_flag=True,
-        help="Print the records as JSON Lines to stdout and write nothing.",
-    )(func)
+    return _batch_options(func, "Print the records as JSON Lines to stdout and write nothing.")
+
+
+def _sync_options(func: F) -> F:
+    """The options of ingest and reindex, for sync."""
+    return _batch_options(func, "Print the counts a sync would give and write nothing.")
+
+
+def _batch_options(func: F, dry_run_help: str) -> F:
+    func = click.option("--dry-run", is_flag=True, help=dry_run_help)(func)
     func = click.option(
         "--map",
         "mapping",
@@ -353,6 +390,124 @@ def _export_to_file(settings: Settings, output: str) -> int:
     return count
 
 
+class _CrawlProgress:
+    """A progress line on standard error while a crawl runs (only on a terminal)."""
+
+    def __init__(self) -> None:
+        self.shown = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, report: CrawlReport, queued: int) -> None:
+        now = time.monotonic()
+        if self.shown and now - self.last >= 0.5:
+            self.last = now
+            click.echo(
+                f"\rcrawl: {report.fetched} fetched, {report.added + report.replaced} written, "
+                f"{queued} queued ",
+                nl=False,
+                err=True,
+            )
+
+    def done(self) -> None:
+        if self.shown and self.last:
+            click.echo("", err=True)
+
+
+def _echo_crawl(report: CrawlReport) -> None:
+    """A crawl's skipped pages, missing fields, broken links and failures, on stderr."""
+    for message in [*report.notices, *report.problems]:
+        click.echo(str(message), err=True)
+    for line in report.broken:
+        click.echo(f"broken link: {line}", err=True)
+    for line in report.failed:
+        click.echo(f"failed: {line}", err=True)
+
+
+@cli.command(short_help="Crawl a site and index its article pages.")
+@click.argument("url")
+@with_settings(*CRAWLING)
+@log_options
+def crawl(url: str, settings: Settings) -> None:
+    """Crawl the site of URL: the pages its sitemap lists (robots.txt's Sitemap
+    lines, /sitemap.xml, or URL itself when it is a sitemap or feed), else those
+    linked from URL within the site. Obeys robots.txt; a rerun fetches only what
+    changed. Articles are committed in batches; list pages are skipped."""
+    progress = _CrawlProgress()
+    try:
+        with _reported():
+            report = Crawler(settings, progress=progress).crawl(url)
+    finally:
+        progress.done()
+    _echo_crawl(report)
+    click.echo(f"{report.site} ({report.mode}): {report.summary()}")
+
+
+@cli.command(short_help="Make the index match a full export or a site exactly.")
+@click.argument("sources", nargs=-1, required=True, metavar="PATH...|URL")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Delete however many articles the source lacks (see --sync-max-delete-percent).",
+)
+@_sync_options
+@with_settings(*CRAWLING, "sync_max_delete_percent")
+@log_options
+def sync(
+    sources: tuple[str, ...],
+    force: bool,
+    format: str,
+    mapping: tuple[str, ...],
+    dry_run: bool,
+    settings: Settings,
+) -> None:
+    """Make the index hold exactly the articles of a full export (PATH...: records,
+    or saved pages with --format html) or of a crawl of a site (URL): adds the new,
+    replaces the changed, deletes those no longer there. From files it is one commit.
+    --dry-run prints the counts and writes nothing."""
+    if any(is_url(s) for s in sources):
+        if len(sources) != 1 or mapping or format != "records":
+            raise click.UsageError("a site is synced from one URL, without --map or --format")
+        progress = _CrawlProgress()
+        try:
+            with _reported():
+                report = sync_site(
+                    settings, sources[0], force=force, dry_run=dry_run, progress=progress
+                )
+        finally:
+            progress.done()
+        assert report.crawl is not None
+        _echo_crawl(report.crawl)
+        click.echo(f"{report.crawl.site} ({report.crawl.mode}): {report.crawl.summary()}", err=True)
+    else:
+        columns = _columns(mapping, format)
+        with _reported():
+            report = sync_files(
+                settings, sources, format=format, columns=columns, force=force, dry_run=dry_run
+            )
+        for notice in report.notices:
+            click.echo(str(notice), err=True)
+    click.echo(report.summary())
+
+
+@cli.command(short_help="Verify the index against itself.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help=f"Analyse every article again, not up to {DEFAULT_SAMPLE} per segment.",
+)
+@with_settings("index")
+def check(full: bool, settings: Settings) -> None:
+    """Verify the live index: every segment readable (with its term data's checksum),
+    stored articles and indexed terms in agreement, ids unique, dates and categories
+    as stored. Prints one line per problem and exits 1 if any, else "ok"."""
+    report = check_index(settings, full=full)
+    for problem in report.problems:
+        click.echo(problem)
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_settings("index")
@@ -378,7 +533,11 @@ def stats(as_json: bool, settings: Settings) -> None:
     "--from", "date_from", metavar="DATE", help="First day (YYYY-MM-DD, YYYY-MM or YYYY)."
 )
 @click.option("--to", "date_to", metavar="DATE", help="Last day, inclusive.")
-@click.option("--category", help="Only this category.")
+@click.option(
+    "--category",
+    multiple=True,
+    help="Only this category, in any case and accents; repeat it for several.",
+)
 @click.option(
     "--sort",
     type=click.Choice(SORTS),
@@ -406,7 +565,7 @@ def search(
     query: str,
     date_from: str | None,
     date_to: str | None,
-    category: str | None,
+    category: tuple[str, ...],
     sort: str,
     page: int,
     per_page: int,
@@ -431,9 +590,83 @@ def search(
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     click.echo(f"{result['total']} result(s) in {result['took_ms']} ms")
-    if result.get("dropped"):
-        click.echo(f"(with all words but: {', '.join(result['dropped'])})")
+    dropped = result["applied"]["dropped"]
+    if dropped:
+        click.echo(f"(with all words but: {', '.join(dropped)})")
+    if "rewritten" in result:
+        done = result["rewritten"]
+        click.echo(f"searched for: {done['to']} ({done['reason']}; typed: {done['from']})")
+    if "suggestion" in result:
+        other = result["suggestion"]
+        click.echo(f"did you mean: {other['q']} ({other['total']} result(s))")
     for number, hit in enumerate(result["hits"], (page - 1) * per_page + 1):
+        date = (hit["date"] or "")[:10]
+        click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")
+    for facet, counts in result["facets"].items():
+        if counts:
+            click.echo(f"{facet + ':':<9} " + "  ".join(f"{k}: {n}" for k, n in counts.items()))
+
+
+@cli.command(short_help="Complete a partial query from the titles.")
+@click.argument("prefix")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_SUGGESTIONS),
+    default=DEFAULT_SUGGESTIONS,
+    show_default=True,
+    help="Most suggestions.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
+@with_settings(*SEARCHING)
+def suggest(prefix: str, limit: int, as_json: bool, settings: Settings) -> None:
+    """Suggest completions of PREFIX as the search box does (GET /suggest)."""
+    with _reported(), closing(SearchEngine(settings)) as engine:
+        result = engine.suggest(prefix, limit)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    for item in result["suggestions"]:
+        click.echo(f"{item['count']:>7}  {item['text']}")
+
+
+@cli.command(short_help="The articles most related to one article.")
+@click.argument("article_id", metavar="ID")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, RELATED_MAX),
+    default=RELATED_DEFAULT,
+    show_default=True,
+    help="How many related articles.",
+)
+@click.option(
+    "--from", "date_from", metavar="DATE", help="First day (YYYY-MM-DD, YYYY-MM or YYYY)."
+)
+@click.option("--to", "date_to", metavar="DATE", help="Last day, inclusive.")
+@click.option(
+    "--category",
+    multiple=True,
+    help="Only this category, in any case and accents; repeat it for several.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
+@with_settings(*SEARCHING)
+def related(
+    article_id: str,
+    limit: int,
+    date_from: str | None,
+    date_to: str | None,
+    category: tuple[str, ...],
+    as_json: bool,
+    settings: Settings,
+) -> None:
+    """The articles most related to article ID, as /articles/ID/related gives them."""
+    request = RelatedRequest(article_id, limit, date_from, date_to, category)
+    with _reported(), closing(SearchEngine(settings)) as engine:
+        result = engine.related(request)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{len(result['hits'])} related article(s) in {result['took_ms']} ms")
+    for number, hit in enumerate(result["hits"], 1):
         date = (hit["date"] or "")[:10]
         click.echo(f"{number:>4}. [{hit['id']}] {hit['title']}  {date}  {hit['category'] or ''}")
 
@@ -441,30 +674,12 @@ def search(
 @cli.command()
 @with_settings(*SERVING)
 @click.option(
-    "--metrics-port",
-    type=click.IntRange(1, 65535),
-    default=None,
-    metavar="PORT",
-    help="Serve /metrics (Prometheus) on 127.0.0.1:PORT instead of the API's port.",
-)
-@click.option(
-    "--access-log/--no-access-log",
-    default=True,
-    show_default=True,
-    help="Log one line per request (method, path, status, time, results, generation).",
-)
-@click.option(
-    "--log-client-address",
+    "--demo",
     is_flag=True,
-    help="Write the client's address in the access log (left out by default).",
+    help="Also serve the search box page (examples/search-box/) at /demo/.",
 )
 @log_options
-def serve(
-    settings: Settings,
-    metrics_port: int | None,
-    access_log: bool,
-    log_client_address: bool,
-) -> None:
+def serve(settings: Settings, demo: bool) -> None:
     """Serve the HTTP API with waitress.
 
     Ctrl-C (SIGINT) or SIGTERM stops it, also when started in the background.
@@ -477,18 +692,29 @@ def serve(
     from timkiem.serving import announce, logs_to_file, signal_handlers
 
     _fewer_malloc_arenas(2)
-    engine = SearchEngine(settings)
+    with _reported():
+        engine = SearchEngine(settings)
     health = engine.health()
     if health["status"] != "ok":
         announce(health["reason"], warning=True)
     metrics = Metrics(engine.health, settings.index)
-    app = create_app(
-        engine,
-        settings,
-        metrics=metrics,
-        metrics_route=metrics_port is None,
-        access_log=AccessLog(client_address=log_client_address) if access_log else None,
-    )
+    metrics_port = settings.metrics_port or None
+    try:
+        app = create_app(
+            engine,
+            settings,
+            metrics=metrics,
+            metrics_route=metrics_port is None,
+            access_log=(
+                AccessLog(client_address=settings.log_client_address)
+                if settings.access_log
+                else None
+            ),
+            demo=demo,
+        )
+    except TimkiemError as exc:
+        engine.close()
+        raise click.ClickException(str(exc)) from None
     metrics_server = None
     if metrics_port is not None:
         try:
@@ -503,6 +729,8 @@ def serve(
     if metrics_server is not None:
         where += f" (metrics on http://127.0.0.1:{metrics_server.port}/metrics)"
     announce(f"serving {settings.index} on {where}")
+    if demo:
+        announce(f"search box demo on http://{settings.host}:{settings.port}/demo/")
     try:
         with signal_handlers(reopen_logs=logs_to_file()):
             waitress.serve(
@@ -521,6 +749,50 @@ def serve(
             metrics_server.close()
         engine.close()
     announce("stopped")
+
+
+@cli.command(short_help="Publish the live commit for replicas to pull.")
+@with_settings("index", "lock_timeout")
+@log_options
+def publish(settings: Settings) -> None:
+    """Publish the live commit as a new, immutable generation in INDEX/published/.
+
+    Replicas copy it with 'timkiem pull'. Publishing a commit already
+    published does nothing.
+    """
+    with _reported():
+        click.echo(replication.publish(settings).summary())
+
+
+@cli.command(short_help="Copy the writer's published generation and switch to it.")
+@click.argument("source", metavar="SOURCE")
+@with_settings("index", "lock_timeout", "pull_interval")
+@log_options
+def pull(source: str, settings: Settings) -> None:
+    """Make SOURCE's published generation this replica's live index.
+
+    SOURCE is the writer's index directory, or the http(s):// URL serving its
+    published/ folder. The copy is checked (sizes, SHA-256, the index opens)
+    before CURRENT switches; a running 'timkiem serve' on --index follows.
+    With --pull-interval it keeps running, pulling each new generation (SIGINT
+    or SIGTERM stops it).
+    """
+    from timkiem.serving import announce, logs_to_file, signal_handlers
+
+    if not settings.pull_interval:
+        with _reported():
+            click.echo(replication.pull(settings, source).summary())
+        return
+
+    def report(pulled: replication.Pulled | None, error: TimkiemError | None) -> None:
+        if error is not None:
+            announce(f"pull from {source} failed: {error}", warning=True)
+        elif pulled is not None:
+            announce(pulled.summary())
+
+    announce(f"following {source} every {settings.pull_interval:g} s into {settings.index}")
+    with _reported(), signal_handlers(reopen_logs=logs_to_file()):
+        replication.follow(settings, source, settings.pull_interval, report)
 
 
 @cli.command("config")

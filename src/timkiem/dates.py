@@ -13,7 +13,9 @@ _VN_DATE = re.compile(
     r"(?P<d>\d{1,2})/(?P<mo>\d{1,2})/(?P<y>\d{4})"
     r"(?:\s*[-,]?\s*(?P<h2>\d{1,2})[:h](?P<m2>\d{2})(?::(?P<s2>\d{2}))?)?\s*$"
 )
-_RANGE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+RANGE_PATTERN = r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$"
+"""The form of a range bound: YYYY, YYYY-MM or YYYY-MM-DD."""
+_RANGE = re.compile(RANGE_PATTERN)
 
 
 def parse_article_date(text: str) -> datetime:
@@ -67,6 +69,11 @@ def from_timestamp(seconds: int) -> datetime:
 def isoformat(seconds: int) -> str:
     """ISO 8601 in Vietnam time, as the API returns dates."""
     return from_timestamp(seconds).isoformat()
+
+
+def day_of(seconds: int) -> str:
+    """The calendar day (YYYY-MM-DD), in Vietnam time."""
+    return from_timestamp(seconds).date().isoformat()
 
 
 def year_of(seconds: int) -> int:

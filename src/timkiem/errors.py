@@ -92,3 +92,19 @@ class StorageError(TimkiemError):
         super().__init__(message)
         self.path = path
         self.errno = errno
+
+
+class CrawlError(TimkiemError):
+    """A site cannot be crawled at all (a bad URL, robots.txt unreadable or forbidding)."""
+
+
+class SyncRefused(TimkiemError):
+    """A sync would delete more of the index than allowed; nothing was deleted."""
+
+
+class NotASitemap(TimkiemError):
+    """A document a site lists pages in is neither a sitemap, a sitemap index nor a feed."""
+
+
+class ReplicationError(TimkiemError):
+    """A generation cannot be published or pulled; the replica keeps what it had."""

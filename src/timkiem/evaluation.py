@@ -9,6 +9,7 @@ against its target. ``scripts/evaluate.py`` is its command line.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import statistics
@@ -21,12 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from unidecode import unidecode
 
+from timkiem.analysis import syllables
 from timkiem.config import Settings
 from timkiem.errors import InvalidParameter
 from timkiem.indexer import Indexer
 from timkiem.ranking import RANKING, Ranking
+from timkiem.related import RelatedRequest
 from timkiem.search import SearchEngine, SearchRequest
 from timkiem.testing import corpus_dir, read_jsonl_gz
 
@@ -449,6 +453,103 @@ def judge(eval_set: EvalSet, results: dict[str, FormResult]) -> list[Row]:
     return rows
 
 
+# -- related articles ----------------------------------------------------------
+
+RELATED_SET = "vmds"
+RELATED_TOP = 5
+
+
+def event_clusters(eval_set: EvalSet) -> dict[str, frozenset[str]]:
+    """Each article's event: the relevant ids of the query that holds it."""
+    return {doc: query.relevant for query in eval_set.queries for doc in query.relevant}
+
+
+def related_share(found: dict[str, list[str]], events: dict[str, frozenset[str]]) -> float:
+    """Percent, averaged over articles, of each one's event's other articles in
+    its related list (articles alone in their event do not count)."""
+    shares = []
+    for doc, event in events.items():
+        others = event - {doc}
+        if others:
+            shares.append(len(others & set(found.get(doc, []))) / len(others))
+    return 100 * sum(shares) / max(1, len(shares))
+
+
+def cosine_related(docs: Path, ids: list[str], top: int) -> dict[str, list[str]]:
+    """The baseline: each article's ``top`` nearest by tf-idf cosine over the
+    syllables of title and body (raw counts, idf ``log(N / df) + 1``)."""
+    texts: dict[str, list[str]] = {}
+    for record in read_jsonl_gz(docs):
+        text = f"{record.get('title') or ''} {record.get('body') or ''}"
+        texts[str(record["id"])] = syllables(text)
+    order = list(texts)
+    vocab: dict[str, int] = {}
+    for words in texts.values():
+        for word in words:
+            vocab.setdefault(word, len(vocab))
+    counts = np.zeros((len(order), len(vocab)))
+    for row, doc in enumerate(order):
+        for word in texts[doc]:
+            counts[row, vocab[word]] += 1
+    df = (counts > 0).sum(axis=0)
+    weights = counts * (np.log(len(order) / df) + 1)
+    weights /= np.maximum(np.linalg.norm(weights, axis=1, keepdims=True), 1e-12)
+    similar = weights @ weights.T
+    np.fill_diagonal(similar, -math.inf)
+    place = {doc: row for row, doc in enumerate(order)}
+    found: dict[str, list[str]] = {}
+    for doc in ids:
+        best = np.argsort(-similar[place[doc]], kind="stable")[:top]
+        found[doc] = [order[n] for n in best.tolist()]
+    return found
+
+
+def related_rows(engine: SearchEngine, eval_set: EvalSet) -> tuple[list[Row], list[float]]:
+    """Related articles (``SearchEngine.related``, top 5) against the tf-idf cosine
+    baseline computed here on the same articles; and each request's time (ms)."""
+    events = event_clusters(eval_set)
+    ids = sorted(events)
+    found: dict[str, list[str]] = {}
+    times: list[float] = []
+    for doc in ids:
+        began = time.perf_counter()
+        response = engine.related(RelatedRequest(doc, limit=RELATED_TOP))
+        times.append((time.perf_counter() - began) * 1000)
+        found[doc] = [hit["id"] for hit in response["hits"]]
+    ours = related_share(found, events)
+    baseline = related_share(cosine_related(eval_set.docs, ids, RELATED_TOP), events)
+    median = statistics.median(times) if times else 0.0
+    note = f"share of the event's others in the top {RELATED_TOP}"
+    return [
+        Row(
+            eval_set.name,
+            "cosine",
+            len(ids),
+            baseline,
+            math.nan,
+            "-",
+            None,
+            0.0,
+            "tf-idf cosine baseline, " + note,
+        ),
+        Row(
+            eval_set.name,
+            "related",
+            len(ids),
+            ours,
+            math.nan,
+            f"R > {baseline:.2f} (cosine)",
+            ours > baseline,
+            median,
+            note,
+        ),
+    ], times
+
+
+def _figure(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
+
+
 def print_table(rows: list[Row], out: Any = sys.stdout) -> None:
     header = (
         f"{'set':<14} {'form':<13} {'n':>5} {'R@10':>7} {'MRR@10':>7} {'ms':>6}  "
@@ -459,7 +560,7 @@ def print_table(rows: list[Row], out: Any = sys.stdout) -> None:
     for r in rows:
         verdict = {True: "PASS", False: "FAIL", None: "-"}[r.passed]
         print(
-            f"{r.set_name:<14} {r.form:<13} {r.queries:>5} {r.recall:>7.2f} {r.mrr:>7.2f} "
+            f"{r.set_name:<14} {r.form:<13} {r.queries:>5} {r.recall:>7.2f} {_figure(r.mrr):>7} "
             f"{r.median_ms:>6.1f}  "
             f"{r.target:<40} {verdict}  {r.extra}".rstrip(),
             file=out,
@@ -494,11 +595,15 @@ def evaluate(
             try:
                 log(f"{eval_set.name}: indexed in {seconds:.1f} s {eval_set.note}".rstrip())
                 results = {form: run_form(engine, eval_set.queries, form, match) for form in forms}
+                if key == RELATED_SET:
+                    related, _ = related_rows(engine, eval_set)
             finally:
                 engine.close()
         for res in results.values():
             times.extend(res.times_ms)
         rows.extend(judge(eval_set, results))
+        if key == RELATED_SET:
+            rows.extend(related)
     return rows, times
 
 

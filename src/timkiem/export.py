@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from timkiem.config import Settings
+from timkiem.errors import IndexUnavailable
+from timkiem.records import record_hash
 from timkiem.storage import IndexDirectory
 
 
@@ -27,3 +29,14 @@ def export_line(record: dict[str, Any]) -> str:
     """One JSON Lines line (without the newline); fields with no value are left out."""
     kept = {k: v for k, v in record.items() if v is not None and v != []}
     return json.dumps(kept, ensure_ascii=False)
+
+
+def stored_hashes(settings: Settings) -> dict[str, str]:
+    """Each stored article's id and :func:`record_hash`; empty when there is no index yet."""
+    try:
+        records = stored_records(settings)
+        return {str(r["id"]): record_hash(r) for r in records}
+    except IndexUnavailable:
+        if IndexDirectory(settings.index).current_name() is None:
+            return {}
+        raise

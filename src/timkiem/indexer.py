@@ -496,3 +496,92 @@ class Indexer:
                 raise
             _commit_or_clean_up(writer, folder, before)
         return len(wanted)
+
+    def apply(self, articles: Iterable[Article], delete_ids: Iterable[str] = ()) -> ApplyReport:
+        """Write ``articles`` (added, or replacing the same id) and delete ``delete_ids``
+        in one atomic commit; the later of two articles with one id wins.
+
+        An id to delete that is not in the index is passed over. For a crawl's
+        batches and a sync, whose records are already validated.
+        """
+        chosen: dict[str, Article] = {}
+        for article in articles:
+            chosen.pop(article.id, None)
+            chosen[article.id] = article
+        doomed = [i for i in dict.fromkeys(delete_ids) if i not in chosen]
+        report = ApplyReport()
+        if not chosen and not doomed:
+            return report
+        with (
+            storage_errors(self.directory.path, "writing"),
+            self.directory.writer_lock(self.settings.lock_timeout),
+        ):
+            name = self.directory.current_name()
+            fresh = name is None
+            if name is None:
+                if not chosen:
+                    return report
+                name, index = self.directory.new_generation()
+            else:
+                index = self.directory.open_generation(name)
+            try:
+                self._apply_and_commit(index, chosen, doomed, fresh, report)
+            except BaseException:
+                if fresh:
+                    self.directory.remove_generation(name)
+                raise
+            if fresh:
+                self.directory.switch_to(name)
+        return report
+
+    def _apply_and_commit(
+        self,
+        index: FileIndex,
+        chosen: dict[str, Article],
+        doomed: list[str],
+        fresh: bool,
+        report: ApplyReport,
+    ) -> None:
+        folder = index.storage.folder
+        before = set(os.listdir(folder))
+        writer: IndexWriter | None = None
+        timeout = self.settings.lock_timeout
+        try:
+            with index.searcher() as searcher:
+                present = {
+                    i for i in [*chosen, *doomed] if searcher.document_number(id=i) is not None
+                }
+            writer = _start_writer(index, lambda: BulkWriter(index, timeout=timeout))
+            for article_id in doomed:
+                if article_id in present:
+                    writer.delete_by_term("id", article_id)
+                    report.deleted += 1
+            for article in chosen.values():
+                doc = article_document(article)
+                if not fresh and article.id in present:
+                    writer.update_document(**doc)
+                    report.replaced += 1
+                else:
+                    writer.add_document(**doc)
+                    report.added += 1
+        except BaseException:
+            try:
+                if writer is not None:
+                    _cancel(writer)
+            finally:
+                remove_new_files(folder, before)
+            raise
+        if report.added or report.replaced or report.deleted:
+            _commit_or_clean_up(writer, folder, before)
+        else:
+            _cancel(writer)
+            remove_new_files(folder, before)
+
+
+@dataclass
+class ApplyReport:
+    """What one :meth:`Indexer.apply` commit wrote."""
+
+    added: int = 0
+    replaced: int = 0
+    deleted: int = 0

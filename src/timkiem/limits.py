@@ -12,3 +12,7 @@ words and ``any`` for a question (:mod:`timkiem.query_shape`)."""
 FIRST_PAGE = 1
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
+MAX_CATEGORIES = 20
+"""Most categories one search may filter by (a document matches any of them)."""
+DEFAULT_SUGGESTIONS = 8  # /suggest's limit
+MAX_SUGGESTIONS = 20

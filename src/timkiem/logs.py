@@ -19,7 +19,9 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-FORMATS = ("text", "json")
+from timkiem.config import LOG_FORMATS
+
+FORMATS = LOG_FORMATS
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MAX_QUERY_CHARS = 100  # longest query text written to the access log
 MAX_PATH_CHARS = 200

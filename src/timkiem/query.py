@@ -39,6 +39,9 @@ class ParsedQuery:
     excluded: list[list[Word]] = field(default_factory=list)
     dropped: int = 0
     asks: bool = False  # the text ends with a question mark
+    # (start, end) of each quoted part in ``words``, one-word parts included:
+    # searched as typed (``timkiem.exact``, ``timkiem.expansion``)
+    quoted: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -51,6 +54,7 @@ class ParsedQuery:
             tuple(tuple(w.accented for w in p) for p in self.phrases),
             tuple(tuple(w.accented for w in p) for p in self.excluded),
             self.asks,
+            tuple(self.quoted),
         )
 
 
@@ -79,6 +83,8 @@ def parse_query(text: str, max_terms: int = 32) -> ParsedQuery:
         if negative:
             parsed.excluded.append(words)
             continue
+        if quoted:
+            parsed.quoted.append((len(parsed.words), len(parsed.words) + len(words)))
         parsed.words.extend(words)
         if quoted and len(words) > 1:
             parsed.phrases.append(words)

@@ -49,6 +49,14 @@ class Ranking:
     # counted; the least telling words are dropped while fewer than
     # ``min_all_matches`` documents hold all the others.
     min_all_matches: int = 1
+    # Another form of typed words (timkiem.expansion) scores this share of
+    # the typed form: a synonym ("Ủy ban nhân dân" for "UBND"), an i/y
+    # spelling ("kĩ" for "kỹ"), a document code glued or apart ("05CT" for
+    # "05 CT"). An i/y spelling weighs little: it is also the same syllable
+    # as other words' ("lí" of "lí do", "li" of "cách li" and "li" of "li ti").
+    synonym: float = 0.5
+    variant: float = 0.25
+    code: float = 0.6
 
 
 RANKING = Ranking()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -136,3 +138,10 @@ def parse_article(raw: Any, max_text_length: int = 1_000_000) -> Article:
         tags=tags,
         extra=extra,
     )
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """A fingerprint of a record's content (keys in any order; empty fields ignored)."""
+    kept = {k: v for k, v in record.items() if v is not None and v != [] and v != ""}
+    text = json.dumps(kept, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

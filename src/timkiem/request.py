@@ -13,6 +13,7 @@ from timkiem.limits import (
     DEFAULT_SORT,
     FIRST_PAGE,
     MATCHES,
+    MAX_CATEGORIES,
     MAX_PER_PAGE,
     SORTS,
 )
@@ -23,12 +24,16 @@ __all__ = ["MAX_PER_PAGE", "SORTS", "SearchRequest", "ValidRequest", "validate"]
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """One search, as the API and the CLI ask for it."""
+    """One search, as the API and the CLI ask for it.
+
+    ``category`` is one name or several (a document matches any of them), in any
+    case, accents and punctuation; blank names are ignored.
+    """
 
     q: str = ""
     date_from: str | None = None
     date_to: str | None = None
-    category: str | None = None
+    category: str | tuple[str, ...] | None = None
     sort: str = DEFAULT_SORT
     page: int = FIRST_PAGE
     per_page: int = DEFAULT_PER_PAGE
@@ -37,26 +42,20 @@ class SearchRequest:
 
 @dataclass(frozen=True)
 class ValidRequest:
-    """A checked request: the parsed query and the date range as timestamps."""
+    """A checked request: the parsed query, the date range as timestamps and the
+    categories asked for (NFC, trimmed, each once)."""
 
     request: SearchRequest
     parsed: ParsedQuery
     start: int | None
     end: int | None
+    categories: tuple[str, ...] = ()
 
     def key(self) -> tuple[object, ...]:
         """Equal for requests that give the same results."""
         r = self.request
-        return (
-            self.parsed.key(),
-            self.start,
-            self.end,
-            r.category,
-            r.sort,
-            r.page,
-            r.per_page,
-            r.match,
-        )
+        parts = (self.start, self.end, self.categories, r.sort, r.page, r.per_page, r.match)
+        return (self.parsed.key(), *parts)
 
 
 def validate(request: SearchRequest, settings: Settings) -> ValidRequest:
@@ -95,4 +94,17 @@ def validate(request: SearchRequest, settings: Settings) -> ValidRequest:
                 start = bound
     if start is not None and end is not None and start > end:
         raise InvalidParameter("from", "is after 'to'")
-    return ValidRequest(request, parse_query(request.q, settings.max_query_terms), start, end)
+    categories = _categories(request.category)
+    parsed = parse_query(request.q, settings.max_query_terms)
+    return ValidRequest(request, parsed, start, end, categories)
+
+
+def _categories(category: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    """The categories asked for: NFC, trimmed, blank ones left out, each once."""
+    given = (category,) if isinstance(category, str) else category or ()
+    names = tuple(dict.fromkeys(n for n in (nfc(c).strip() for c in given) if n))
+    if len(names) > MAX_CATEGORIES:
+        raise InvalidParameter(
+            "category", f"is given {len(names)} times; at most {MAX_CATEGORIES} categories"
+        )
+    return names

@@ -22,6 +22,13 @@ def stored_record(snap: Snapshot, docnum: int) -> dict[str, Any]:
 def hit(snap: Snapshot, docnum: int, score: float | None, terms: set[str]) -> dict[str, Any]:
     """One result: the record's fields, its score and a snippet marking ``terms``."""
     record = stored_record(snap, docnum)
+    found = summary(record, score)
+    found["snippet"] = make_snippet(record.get("body") or record.get("title") or "", terms)
+    return found
+
+
+def summary(record: dict[str, Any], score: float | None) -> dict[str, Any]:
+    """A hit without its snippet: the record's fields and its score."""
     return {
         "id": record["id"],
         "title": record.get("title") or "",
@@ -30,22 +37,40 @@ def hit(snap: Snapshot, docnum: int, score: float | None, terms: set[str]) -> di
         "category": record.get("category"),
         "author": record.get("author"),
         "score": None if score is None else round(score, 4),
-        "snippet": make_snippet(record.get("body") or record.get("title") or "", terms),
     }
 
 
-def facets(snap: Snapshot, members: Members) -> dict[str, dict[str, int]]:
-    """Counts of the matches per year (newest first) and per category (most first)."""
+def facets(
+    snap: Snapshot, members: Members, every_month: bool = True
+) -> dict[str, dict[str, int]]:
+    """Counts of the matches per year and per month (newest first), and per category
+    (most first). Months are those of every match with ``every_month``, else those of
+    the newest year with a match."""
     names = snap.category_names
     if not names:  # an empty index
-        return {"year": {}, "category": {}}
+        return {"year": {}, "month": {}, "category": {}}
     pairs = np.bincount(
-        snap.facet_codes[members], minlength=(len(snap.year_names) + 1) * len(names)
+        snap.facet_codes[members], minlength=(len(snap.month_names) + 1) * len(names)
     ).reshape(-1, len(names))
-    years = pairs[1:].sum(axis=1).tolist()
     cats = pairs.sum(axis=0).tolist()
-    by_year = sorted(((y, n) for y, n in zip(snap.year_names, years) if n), key=lambda i: -i[0])
-    return {"year": {str(y): n for y, n in by_year}, "category": by_count(names, cats)}
+    months = pairs[1:].sum(axis=1).tolist()
+    by_month = [(m, n) for m, n in zip(snap.month_names, months) if n][::-1]
+    by_year: dict[str, int] = {}
+    for month, count in by_month:
+        by_year[month[:4]] = by_year.get(month[:4], 0) + count
+    if not every_month and by_month:
+        newest = by_month[0][0][:4]
+        by_month = [(m, n) for m, n in by_month if m.startswith(newest)]
+    return {"year": by_year, "month": dict(by_month), "category": by_count(names, cats)}
+
+
+def applied_categories(snap: Snapshot, requested: tuple[str, ...]) -> list[str]:
+    """Each requested category as the index spells it (all the names it matches), or as
+    given when it matches none."""
+    found: list[str] = []
+    for name in requested:
+        found.extend(snap.matching([name]) or [name])
+    return list(dict.fromkeys(found))
 
 
 def by_count(names: list[str], counts: list[int]) -> dict[str, int]:

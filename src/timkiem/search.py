@@ -13,11 +13,13 @@ share.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +27,35 @@ import numpy as np
 
 from timkiem.cache import LRUCache
 from timkiem.config import Settings
-from timkiem.dates import isoformat
+from timkiem.dates import day_of, isoformat
 from timkiem.engine.damage import is_damage
-from timkiem.engine.executor import Filters, execute
+from timkiem.engine.executor import Filters, QueryPlan, execute
 from timkiem.engine.snapshot import SegmentStore, Snapshot
-from timkiem.errors import ArticleNotFound, IndexUnavailable
+from timkiem.errors import ArticleNotFound, IndexUnavailable, TimkiemError
+from timkiem.exact import exact_plan
+from timkiem.expansion import expand_plan
 from timkiem.plan import build_plan, matching
+from timkiem.query import ParsedQuery
 from timkiem.ranking import RANKING, Ranking, weighting
+from timkiem.related import RelatedRequest, related, validate_related
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
-from timkiem.results import by_count, facets, hit, stored_record
+from timkiem.results import applied_categories, by_count, facets, hit, stored_record
 from timkiem.schema import SCORED_FIELDS
+from timkiem.spelling import SPELLING, Speller
 from timkiem.storage import IndexDirectory
+from timkiem.suggest import complete
+from timkiem.synonyms import ABBREVIATIONS, Synonyms, load_synonyms
+from timkiem.variants import NAME_VARIANTS
 
-__all__ = ["SORTS", "SearchEngine", "SearchRequest"]
+__all__ = ["SORTS", "RelatedRequest", "SearchEngine", "SearchRequest"]
 
 log = logging.getLogger("timkiem.search")
 
 # A folder modified this recently may change again within the same clock tick
 # of its modification time: check it in full.
 _SETTLED_NS = 100_000_000
+
+ResultCache = LRUCache[tuple[object, ...], dict[str, Any]]
 
 
 class SearchEngine:
@@ -55,14 +67,37 @@ class SearchEngine:
         self.directory = IndexDirectory(settings.index)
         self.store = SegmentStore(list(SCORED_FIELDS))
         self._snapshot: Snapshot | None = None
-        self._results: LRUCache[tuple[object, ...], dict[str, Any]] = LRUCache(0)
+        # The result cache with the snapshot it belongs to, swapped as one.
+        self._cache: tuple[Snapshot | None, ResultCache] = (None, LRUCache(0))
         self._swap = threading.Lock()
         self._checked: tuple[int | None, Snapshot | None] = (None, None)
+        self._served = threading.local()  # the generation each request thread answered from
+        self.speller = Speller()
+        self.synonyms = self._load_synonyms()  # a bad file stops the start (ConfigError)
+
+    def _load_synonyms(self) -> Synonyms:
+        """The built-in groups and those of the ``synonyms_file`` setting."""
+        return load_synonyms(self.settings.synonyms_file, (ABBREVIATIONS, NAME_VARIANTS))
 
     # -- index state -----------------------------------------------------------
 
+    @property
+    def _results(self) -> ResultCache:
+        return self._cache[1]
+
     def snapshot(self) -> Snapshot:
         """The current snapshot, refreshed if the index changed since."""
+        snap = self._refreshed()
+        self._served.generation = snap.generation
+        return snap
+
+    def take_served_generation(self) -> str | None:
+        """The generation this thread last answered from, forgotten once read."""
+        served: str | None = getattr(self._served, "generation", None)
+        self._served.generation = None
+        return served
+
+    def _refreshed(self) -> Snapshot:
         current = self._snapshot
         token = self.directory.current_token()
         if current is not None and current.token == token and self._unchanged(current):
@@ -83,9 +118,21 @@ class SearchEngine:
                     f"({type(exc).__name__}: {exc}); rebuild it with 'timkiem reindex FILE'"
                 ) from None
             self.store.keep_only(snap.segment_keys())
+            if self._snapshot is not None and self._snapshot.generation != generation:
+                self._reload_synonyms()
+            self._cache = (snap, LRUCache(self.settings.cache_size))
             self._snapshot = snap
-            self._results = LRUCache(self.settings.cache_size)
             return snap
+
+    def _reload_synonyms(self) -> None:
+        """Read the synonyms file again (a reindex switched generations); a file
+        that has become bad is logged and the groups read before are kept."""
+        if not self.settings.synonyms_file:
+            return
+        try:
+            self.synonyms = self._load_synonyms()
+        except TimkiemError as exc:
+            log.error("the synonyms file was not reloaded: %s", exc)
 
     def _unchanged(self, snap: Snapshot) -> bool:
         """Whether ``snap`` is still the generation's latest commit.
@@ -136,12 +183,14 @@ class SearchEngine:
         began = time.perf_counter()
         valid = validate(request, self.settings)
         snap = self.snapshot()
-        results = self._results
+        owner, results = self._cache
+        if owner is not snap:  # the index switched meanwhile: cache nothing of the old one
+            results = LRUCache(0)
         key = valid.key()
         cached = results.get(key)
         if cached is None:
             with self._reading(snap):
-                cached = self._run(snap, valid)
+                cached = self._read_again(snap, valid, self._run(snap, valid))
             if not cached.get("partial"):
                 results.put(key, cached)
         result = dict(cached)
@@ -149,14 +198,22 @@ class SearchEngine:
         result["took_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
 
+    def plan(self, parsed: ParsedQuery, match: str | None = None) -> QueryPlan:
+        """The engine's plan for ``parsed``: its words (all of them counted first
+        with ``match`` "all", unasked for anything but a question), their
+        synonyms and variants (``timkiem.expansion``), and exact accents
+        (``timkiem.exact``)."""
+        plan = build_plan(parsed, self.ranking, match)
+        return exact_plan(expand_plan(plan, parsed, self.synonyms, self.ranking), parsed)
+
     def _run(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
         request, parsed = valid.request, valid.parsed
         window = request.page * request.per_page
-        plan = build_plan(parsed, self.ranking, request.match)
+        plan = self.plan(parsed, request.match)
         outcome = execute(
             snap,
             plan,
-            Filters(valid.start, valid.end, request.category),
+            Filters(valid.start, valid.end, valid.categories),
             relevance=request.sort == "relevance",
             newest=request.sort != "oldest",
             window=window,
@@ -164,20 +221,65 @@ class SearchEngine:
         )
         terms = {w.folded for w in parsed.words}
         page = outcome.ranked[(request.page - 1) * request.per_page : window]
+        total = len(outcome.members)
+        # Only the pages within the result window can be asked for.
+        reachable = self.settings.max_result_window // request.per_page
+        pages = min(math.ceil(total / request.per_page), reachable)
+        dated = valid.start is not None or valid.end is not None
+        ordered_by = "oldest" if request.sort == "oldest" else "newest"
         response: dict[str, Any] = {
-            "total": len(outcome.members),
+            "total": total,
             "page": request.page,
             "per_page": request.per_page,
+            "total_pages": pages,
+            "has_more": request.page < pages,
             "hits": [hit(snap, docnum, score, terms) for docnum, score in page],
-            "facets": facets(snap, outcome.members),
-            "match": matching(parsed, self.ranking, request.match),
-            "dropped": [plan.all_names[n] for n in outcome.dropped],
+            "facets": facets(snap, outcome.members, every_month=dated),
+            "applied": {
+                "sort": request.sort if outcome.by_score else ordered_by,
+                "from": None if valid.start is None else day_of(valid.start),
+                "to": None if valid.end is None else day_of(valid.end),
+                "category": applied_categories(snap, valid.categories),
+                "match": matching(parsed, self.ranking, request.match),
+                "dropped": [plan.all_names[n] for n in outcome.dropped],
+            },
         }
         if outcome.partial:
             response["partial"] = True
         if parsed.dropped:
             response["ignored_terms"] = parsed.dropped
         return response
+
+    def version(self) -> str:
+        """The live index state, e.g. ``gen-000003.12`` (generation and commit number):
+        every commit and every switch of generation changes it."""
+        snap = self.snapshot()
+        return f"{snap.generation}.{snap.commit}"
+    def _read_again(
+        self, snap: Snapshot, valid: ValidRequest, response: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``response``, or that of the query read as meant (``timkiem.spelling``).
+
+        Only what the index holds is proposed; keyboard slips, and misspellings
+        that find nothing as typed, are searched in place of the query; other
+        misspellings are suggested.
+        """
+        proposal = self.speller.propose(snap, valid.request.q)
+        if proposal is None:
+            return response
+        answer = self._run(snap, validate(replace(valid.request, q=proposal.q), self.settings))
+        if not answer["total"]:
+            return response
+        if proposal.reason != SPELLING or not response["total"]:
+            rewritten = {"from": valid.request.q, "to": proposal.q, "reason": proposal.reason}
+            return {**answer, "rewritten": rewritten}
+        return {**response, "suggestion": {"q": proposal.q, "total": answer["total"]}}
+
+    def suggest(self, q: str, limit: int) -> dict[str, Any]:
+        """Completions of a partial query from the titles (``timkiem.suggest``)."""
+        snap = self.snapshot()
+        with self._reading(snap):
+            return complete(snap, q, limit, self.settings.max_query_length)
 
     def article(self, article_id: str) -> dict[str, Any]:
         """The full stored record of one article."""
@@ -188,6 +290,23 @@ class SearchEngine:
             if docnum is None:
                 raise ArticleNotFound(article_id)
             return stored_record(snap, docnum)
+
+    def related(self, request: RelatedRequest) -> dict[str, Any]:
+        """The articles most like one article (``timkiem.related``)."""
+        began = time.perf_counter()
+        valid = validate_related(request, self.settings)
+        snap = self.snapshot()
+        results = self._results
+        key = valid.key()
+        cached = results.get(key)
+        if cached is None:
+            with self._reading(snap):
+                cached = related(snap, valid, self.ranking, self.settings.query_time_limit)
+            if not cached.get("partial"):
+                results.put(key, cached)
+        result = dict(cached)
+        result["took_ms"] = round((time.perf_counter() - began) * 1000, 2)
+        return result
 
     def stats(self) -> dict[str, Any]:
         """Size and shape of the live index."""

@@ -3,14 +3,17 @@
 The text is folded the way the index folds it (NFC, lower case, one tone
 placement, no accents), which keeps every character where it was, so one
 regular expression over the folded text finds the matches and their offsets
-in the original. A query's pattern is compiled once and cached.
+in the original. A query's pattern is compiled once and cached; it holds
+only the terms (a look-around per term would double the compile time, the
+larger part of a short text's snippet), and whole-syllable matches are checked
+on the folded text.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from timkiem.analysis import TOKEN_PATTERN, canonical, fold
@@ -23,8 +26,20 @@ MAX_STARTS = 200  # matches a snippet may start at (the first ones)
 
 @lru_cache(maxsize=512)
 def _pattern(terms: frozenset[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
+    return re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)))
+
+
+def _whole(folded: str, pattern: re.Pattern[str]) -> Iterator[tuple[int, int, str]]:
+    """Matches of ``pattern`` in ``folded`` that neither start nor end inside a syllable."""
+    pos, size = 0, len(folded)
+    search = pattern.search
+    while (found := search(folded, pos)) is not None:
+        start, end = found.span()
+        if (start and folded[start - 1].isalnum()) or (end < size and folded[end].isalnum()):
+            pos = start + 1
+            continue
+        yield start, end, found.group()
+        pos = end
 
 
 def find_matches(text: str, terms: frozenset[str]) -> list[tuple[int, int, str]]:
@@ -37,9 +52,7 @@ def find_matches(text: str, terms: frozenset[str]) -> list[tuple[int, int, str]]
     """
     folded = fold(canonical(text))
     if len(folded) == len(text):
-        matches: Iterable[tuple[int, int, str]] = (
-            (m.start(), m.end(), m.group()) for m in _pattern(terms).finditer(folded)
-        )
+        matches: Iterable[tuple[int, int, str]] = _whole(folded, _pattern(terms))
     else:  # lower() changed the length of some rare character: fold syllable by syllable
         words = ((m, fold(canonical(m.group()))) for m in TOKEN_PATTERN.finditer(text))
         matches = ((m.start(), m.end(), word) for m, word in words if word in terms)

@@ -257,14 +257,23 @@ class IndexDirectory:
         """
         self.path.mkdir(parents=True, exist_ok=True)
         self.remove_abandoned_generations()
-        existing = self.generations()
-        number = int(existing[-1][4:]) + 1 if existing else 1
-        name = f"gen-{number:06d}"
+        name = self.next_generation_name()
         folder = self.path / name
         folder.mkdir()
         index = DurableFileStorage(str(folder)).create_index(build_schema(), INDEX_NAME)
         fsync_directory(self.path)
         return name, index
+
+    def next_generation_name(self) -> str:
+        """The name the next generation takes: one past the newest present."""
+        existing = self.generations()
+        number = int(existing[-1][4:]) + 1 if existing else 1
+        return f"gen-{number:06d}"
+
+    @staticmethod
+    def is_generation_name(name: str) -> bool:
+        """Whether ``name`` has the form of a generation's directory name."""
+        return _GEN.match(name) is not None
 
     def switch_to(self, name: str) -> None:
         """Make ``name`` the live generation in one atomic rename."""

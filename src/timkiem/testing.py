@@ -2,8 +2,12 @@
 
 - :class:`ServerProcess` runs a real ``timkiem serve`` on 127.0.0.1 and talks to it;
 - :func:`free_port`, :func:`request` (one request on a kept-alive connection);
+- :class:`SiteServer` serves a website on 127.0.0.1 for crawls, counting requests;
 - :func:`percentile`, the one definition used for every latency figure;
 - :func:`rss_bytes`, :func:`peak_rss_bytes`, :func:`tree_rss_bytes`: memory from ``/proc``;
+- nginx in front of servers: :func:`nginx_binary`, :func:`nginx_site` (the
+  project's site, ``deploy/nginx-timkiem.conf``, moved to a test folder),
+  :func:`nginx_config` and :class:`NginxProcess`;
 - the shared corpus: :data:`CORPUS_DIR`, :func:`corpus_dir`, :func:`corpus_missing`,
   :func:`read_lines`, :func:`read_jsonl_gz`.
 
@@ -13,21 +17,30 @@ The corpus is not part of the repository: it lies beside the project root, in
 
 from __future__ import annotations
 
+import email.utils
 import gzip
+import hashlib
 import http.client
 import json
 import math
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -354,3 +367,215 @@ class ServerProcess:
     def get(self, path: str, timeout: float = 10.0, **params: Any) -> tuple[int, Any]:
         """``GET path?params``: the status and the decoded JSON body (also for errors)."""
         return get_json(self.base, path, timeout, **params)
+
+
+# -- a website to crawl ------------------------------------------------------------
+
+
+@dataclass
+class SitePage:
+    """One resource of a :class:`SiteServer`: its bytes, type and modification time."""
+
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    modified: float = 0.0  # seconds since the epoch: Last-Modified, and the ETag's source
+    slow_first: float = 0.0  # seconds the first request waits before it is answered
+    status: int = 200  # another status: the page always answers it (a 503...)
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
+
+
+class SiteServer:
+    """A website on 127.0.0.1 for crawls: serves ``pages`` (path with query -> page) with
+    ``ETag`` and ``Last-Modified``, answers conditional requests with 304, 404 for
+    anything else, and counts every request by path (``requests``) and user agent."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.pages: dict[str, SitePage] = {}
+        self.requests: Counter[str] = Counter()
+        self.agents: set[str] = set()
+        self.delay = delay  # seconds every answer waits (a slower site)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+
+    def start(self) -> SiteServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SiteServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def _answer(self, path: str, headers: Message) -> tuple[int, SitePage | None]:
+        with self._lock:
+            self.requests[path] += 1
+            self.agents.add(headers.get("User-Agent", ""))
+            first = self.requests[path] == 1
+            page = self.pages.get(path)
+        if self.delay:
+            time.sleep(self.delay)
+        if page is None:
+            return 404, None
+        if first and page.slow_first:
+            time.sleep(page.slow_first)
+        if page.status != 200:
+            return page.status, None
+        if headers.get("If-None-Match") == page.etag:
+            return 304, page
+        since = headers.get("If-Modified-Since")
+        if since and "If-None-Match" not in headers:
+            parsed = email.utils.parsedate_to_datetime(since)
+            if parsed is not None and page.modified <= parsed.timestamp():
+                return 304, page
+        return 200, page
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                status, page = site._answer(self.path, self.headers)
+                try:
+                    self.send_response(status)
+                    if page is not None:
+                        self.send_header("ETag", page.etag)
+                        modified = email.utils.formatdate(page.modified, usegmt=True)
+                        self.send_header("Last-Modified", modified)
+                    body = page.body if page is not None and status == 200 else b""
+                    if status == 404:
+                        body = b"<html><body><h1>404</h1></body></html>"
+                    if status != 304:
+                        kind = page.content_type if page and status == 200 else "text/html"
+                        self.send_header("Content-Type", kind)
+                        self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the crawler gave up waiting (a slow page): nothing to answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+# -- nginx -----------------------------------------------------------------------
+
+NGINX_SITE = PROJECT_ROOT / "deploy" / "nginx-timkiem.conf"
+_NGINX_PLACES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
+
+
+def nginx_binary() -> str | None:
+    """The nginx program (``$PATH``, ``/usr/sbin``, ``/usr/local/sbin``), or None."""
+    return shutil.which("nginx") or next((p for p in _NGINX_PLACES if Path(p).exists()), None)
+
+
+def nginx_site(
+    folder: Path, listen: int, upstreams: Sequence[int], *, rate_limit: bool = True
+) -> str:
+    """The project's nginx site (``deploy/nginx-timkiem.conf``) for a test: listening on
+    127.0.0.1:``listen``, proxying to ``timkiem serve`` on 127.0.0.1 at each port of
+    ``upstreams``, its cache and logs in ``folder``; without its per-client rate limit
+    unless ``rate_limit`` (a test's clients all share one address)."""
+    site = NGINX_SITE.read_text()
+    site = site.replace("/var/cache/nginx/timkiem", str(folder / "cache"))
+    site = site.replace("/var/log/nginx/", f"{folder}/")
+    site = site.replace("listen 80;", f"listen {LOOPBACK}:{listen};")
+    site = site.replace("listen [::]:80;", "")
+    servers = "".join(f"    server {LOOPBACK}:{port};\n" for port in upstreams)
+    site = site.replace(f"    server {LOOPBACK}:8000;\n", servers)
+    if not rate_limit:
+        site = re.sub(r"(?m)^\s*limit_req\s.*;$", "", site)
+    return site
+
+
+def nginx_config(folder: Path, site: str) -> Path:
+    """A whole ``nginx.conf`` in ``folder`` around ``site``, every path inside ``folder``."""
+    (folder / "site.conf").write_text(site)
+    temp = "\n".join(
+        f"    {kind}_temp_path {folder}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = folder / "nginx.conf"
+    config.write_text(
+        f"pid {folder}/nginx.pid;\n"
+        f"error_log {folder}/error.log;\n"
+        "daemon off;\nmaster_process off;\n"
+        "events { worker_connections 256; }\n"
+        "http {\n"
+        "    default_type application/octet-stream;\n"
+        "    access_log off;\n"
+        f"{temp}\n"
+        f"    include {folder}/site.conf;\n"
+        "}\n"
+    )
+    return config
+
+
+class NginxProcess:
+    """nginx running ``config`` in the foreground, listening on 127.0.0.1:``port``;
+    as a context manager it waits until ``path`` answers and stops nginx on exit."""
+
+    def __init__(self, nginx: str, config: Path, port: int, path: str = "/health") -> None:
+        self.command = [nginx, "-c", str(config), "-p", str(config.parent)]
+        self.port = port
+        self.base = f"http://{LOOPBACK}:{port}"
+        self.path = path
+        self.error_log = config.parent / "error.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> NginxProcess:
+        self.proc = subprocess.Popen(
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                errors = self.proc.communicate()[1].decode(errors="replace")
+                raise RuntimeError(f"nginx exited: {errors}")
+            try:
+                with urllib.request.urlopen(self.base + self.path, timeout=5):
+                    return self
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise TimeoutError(f"nginx at {self.base} never answered {self.path}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        """SIGTERM (a fast shutdown), then SIGKILL after 20 s."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -27,17 +27,29 @@ Key = tuple[str, str]  # (field, term text)
 Clause = tuple[tuple[Key, ...], ...]  # every group must match; a group matches by any key
 
 
+class Verifier(Protocol):
+    """A last check of the matching documents that the index alone cannot make."""
+
+    def __call__(self, snap: Snapshot, final: Mask, deadline: float | None) -> tuple[Mask, bool]:
+        """The documents of ``final`` that pass, and whether every one was checked
+        before ``deadline`` (those left unchecked are kept)."""
+        ...
+
+
 @dataclass(frozen=True)
 class QueryPlan:
     """What to run: scored terms (in order), and which documents match.
 
-    A document matches when it holds any of ``match_any`` (every document
-    when ``match_any`` is empty), every clause of ``required`` and no clause
-    of ``excluded``. Of the matches, those holding a key of every group of
-    ``all_of`` are counted and rank first, the others follow; while fewer
-    than ``min_all`` matches hold them all, a group no match holds, else the
-    group most matches hold (the least telling word; the later one of a tie),
-    is dropped. ``all_names`` name the groups, to report the dropped ones.
+    A document matches when it holds any of ``match_any`` or matches any clause
+    of ``match_also`` (every document when both are empty), every clause of
+    ``required``, no clause of ``excluded``, and passes ``verify``. Of the
+    matches, those holding a key of every group of ``all_of`` are counted and
+    rank first, the others follow; while fewer than ``min_all`` matches hold
+    them all, a group no match holds, else the group most matches hold (the
+    least telling word; the later one of a tie), is dropped. ``all_names``
+    name the groups, to report the dropped ones; a document matching a clause
+    of ``all_also[n]`` (another form of the word: a synonym, a variant) holds
+    group ``n`` too.
     """
 
     scored: tuple[tuple[str, str, float], ...] = ()
@@ -46,8 +58,12 @@ class QueryPlan:
     excluded: tuple[Clause, ...] = ()
     params: BM25Params = field(default_factory=lambda: BM25Params(1.2, 0.75))
     all_of: tuple[tuple[Key, ...], ...] = ()
+    all_also: tuple[tuple[Clause, ...], ...] = ()
     all_names: tuple[str, ...] = ()
     min_all: int = 1
+    # other ways to match than ``match_any`` (a word's synonyms and variants)
+    match_also: tuple[Clause, ...] = ()
+    verify: Verifier | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -62,7 +78,7 @@ class QueryPlan:
         for group in self.all_of:
             for key in group:
                 found[key] = None
-        for clause in self.required + self.excluded:
+        for clause in self.required + self.excluded + self.match_also:
             for group in clause:
                 for key in group:
                     found[key] = None
@@ -71,21 +87,24 @@ class QueryPlan:
 
 @dataclass
 class Filters:
-    """Date range (inclusive timestamps) and category."""
+    """Date range (inclusive timestamps) and categories (any of them, matched by
+    :meth:`Snapshot.categories`: in any case, accents and punctuation)."""
 
     start: int | None = None
     end: int | None = None
-    category: str | None = None
+    category: str | tuple[str, ...] | None = None
 
 
 @dataclass
 class Outcome:
     """The counted documents (those holding all words, or every match), the
-    first ``window`` of all matches in order, and the ``all_of`` groups dropped."""
+    first ``window`` of all matches in order, whether that order is by score
+    (else by date), and the ``all_of`` groups dropped."""
 
     members: Members
     ranked: list[tuple[int, float | None]]
     partial: bool = False
+    by_score: bool = False
     dropped: list[int] = field(default_factory=list)
 
 
@@ -281,11 +300,18 @@ def execute(
     newest: bool,
     window: int,
     time_limit: float,
+    lookup: Lookup | None = None,
 ) -> Outcome:
     """Match ``plan`` under ``filters``; rank the first ``window`` by relevance
-    (when asked and the plan scores anything) or by date."""
-    lookup = Lookup(snap, plan.keys())
+    (when asked and the plan scores anything) or by date. ``lookup``, if given,
+    has every key of the plan already looked up (in ``snap``)."""
+    began = time.monotonic()
+    if lookup is None:
+        lookup = Lookup(snap, plan.keys())
     groups = lookup.group_masks(plan.all_of)
+    for n, clauses in enumerate(plan.all_also):
+        for clause in clauses:
+            groups[n] |= lookup.clause_mask(clause)
     if plan.is_empty:
         final = snap.live.copy()
     else:
@@ -294,6 +320,8 @@ def execute(
         final = lookup.docs_mask([k for k in plan.match_any if k not in grouped])
         for mask in groups:
             final |= mask
+        for clause in plan.match_also:
+            final |= lookup.clause_mask(clause)
         final &= snap.live
     for clause in plan.required:
         final &= lookup.clause_mask(clause)
@@ -301,9 +329,15 @@ def execute(
         lo, hi = snap.date_range(filters.start, filters.end)
         final &= snap.mask(snap.by_date_doc[lo:hi])
     if filters.category:
-        final &= snap.category(filters.category)
+        wanted = filters.category
+        final &= snap.categories([wanted] if isinstance(wanted, str) else wanted)
     for clause in plan.excluded:
         final &= ~lookup.clause_mask(clause)
+    # the time limit covers the verification and the ranking
+    deadline = began + time_limit if time_limit > 0 else None
+    checked = True
+    if plan.verify is not None:
+        final, checked = plan.verify(snap, final, deadline)
     counted, dropped = holding_all(groups, plan.min_all, final)
     members = np.flatnonzero(counted)
     ranked: list[tuple[int, float | None]]
@@ -311,10 +345,9 @@ def execute(
         ranked = by_date(snap, counted, window, newest)
         if len(ranked) < window and dropped is not None:
             ranked += by_date(snap, final & ~counted, window - len(ranked), newest)
-        return Outcome(members, ranked, dropped=dropped or [])
+        return Outcome(members, ranked, not checked, dropped=dropped or [])
     if not final.any():
-        return Outcome(members, [], dropped=dropped or [])
-    deadline = time.monotonic() + time_limit if time_limit > 0 else None
+        return Outcome(members, [], not checked, by_score=True, dropped=dropped or [])
     total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
     ranked = [(doc, score) for doc, score in best_of(members, total[members], window)]
     if len(ranked) < window and dropped is not None:
@@ -326,7 +359,7 @@ def execute(
         rest = final.copy()
         rest[[doc for doc, _ in ranked]] = False
         ranked.extend(by_date(snap, rest, window - len(ranked), newest=True))
-    return Outcome(members, ranked, partial, dropped or [])
+    return Outcome(members, ranked, partial or not checked, by_score=True, dropped=dropped or [])
 
 
 def holding_all(groups: list[Mask], min_all: int, final: Mask) -> tuple[Mask, list[int] | None]:

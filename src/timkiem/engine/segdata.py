@@ -236,8 +236,13 @@ def concat(parts: list[npt.NDArray[Any]], dtype: Any) -> npt.NDArray[Any]:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
 
-def write(path: str, header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> None:
-    """Write the file durably: a temporary name, fsync, rename, fsync the folder."""
+def write(
+    path: str, header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]], magic: bytes = MAGIC
+) -> None:
+    """Write the file durably: a temporary name, fsync, rename, fsync the folder.
+
+    ``magic`` names the kind of file (this layout also holds ``timkiem.engine.phrases``).
+    """
     layout: dict[str, list[Any]] = {}
     offset = 0
     for name, array in arrays.items():
@@ -255,7 +260,7 @@ def write(path: str, header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]
     crc = zlib.crc32(body)
     meta = dict(header, arrays=layout, payload=payload_size, crc32=crc)
     text = json.dumps(meta, sort_keys=True).encode("utf-8")
-    head = MAGIC + len(text).to_bytes(4, "little") + text
+    head = magic + len(text).to_bytes(4, "little") + text
     head += bytes(-len(head) % _ALIGN)
     folder, base = os.path.split(path)
     tmp = os.path.join(folder, f".{base}.{os.getpid()}.tmp")
@@ -349,6 +354,19 @@ class SegmentData:
 
 def open_file(path: str, segment_id: str, doc_count: int) -> SegmentData:
     """Open and check a segment's data file (``SegmentDataError`` if unusable)."""
+    meta, arrays = open_arrays(path, segment_id, doc_count, MAGIC, FORMAT, _ARRAYS)
+    return SegmentData(meta, arrays)
+
+
+def open_arrays(
+    path: str,
+    segment_id: str,
+    doc_count: int,
+    magic: bytes,
+    version: int,
+    names: tuple[str, ...],
+) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
+    """Open and check a file of this layout: its header and its arrays, mapped."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -356,7 +374,7 @@ def open_file(path: str, segment_id: str, doc_count: int) -> SegmentData:
     try:
         size = os.fstat(fd).st_size
         start = os.pread(fd, 12, 0)
-        if len(start) < 12 or start[:8] != MAGIC:
+        if len(start) < 12 or start[:8] != magic:
             raise SegmentDataError(f"{path} is not a timkiem segment data file")
         hlen = int.from_bytes(start[8:12], "little")
         try:
@@ -365,8 +383,8 @@ def open_file(path: str, segment_id: str, doc_count: int) -> SegmentData:
             raise SegmentDataError(f"{path} has a damaged header") from None
         body = 12 + hlen
         body += -body % _ALIGN
-        if meta.get("format") != FORMAT:
-            raise SegmentDataError(f"{path} is of format {meta.get('format')}, not {FORMAT}")
+        if meta.get("format") != version:
+            raise SegmentDataError(f"{path} is of format {meta.get('format')}, not {version}")
         if meta.get("segment") != segment_id or meta.get("doc_count") != doc_count:
             raise SegmentDataError(f"{path} belongs to another segment")
         if size != body + meta["payload"]:
@@ -385,7 +403,7 @@ def open_file(path: str, segment_id: str, doc_count: int) -> SegmentData:
     finally:
         os.close(fd)
     arrays: dict[str, npt.NDArray[Any]] = {}
-    missing = set(_ARRAYS) - set(meta["arrays"])
+    missing = set(names) - set(meta["arrays"])
     if missing:
         raise SegmentDataError(f"{path} lacks {', '.join(sorted(missing))}")
     for name, (offset, dtype, shape) in meta["arrays"].items():
@@ -395,7 +413,7 @@ def open_file(path: str, segment_id: str, doc_count: int) -> SegmentData:
             continue
         flat = np.frombuffer(mapped, dtype=np.dtype(dtype), count=count, offset=body + offset)
         arrays[name] = flat.reshape(shape)
-    return SegmentData(meta, arrays)
+    return meta, arrays
 
 
 def from_reader(reader: Any, segment_id: str, fields: list[str]) -> SegmentData:

@@ -44,7 +44,7 @@ from timkiem.analysis import (
     canonical_tones,
     nfc,
 )
-from timkiem.engine import segdata
+from timkiem.engine import phrases, segdata
 from timkiem.engine.batch import FieldPostings, PairPostings, Vocabulary, term_lists
 from timkiem.engine.blocks import (
     COMPRESS_FROM,
@@ -383,8 +383,10 @@ class BulkWriter(SegmentWriter):
         self._kinds = {name: fast_kind(field) for name, field in self.schema.items()}
         self._length_bytes: dict[int, int] = {}
         self._indexed: dict[str, dict[Any, list[Any]]] = {}
+        self._titles: list[tuple[str, int | None]] = []  # for the segment's phrase file
 
     def add_document(self, **fields: Any) -> None:
+        self._titles.append((fields.get(phrases.TITLE_FIELD) or "", fields.get("timestamp")))
         if any(name.startswith("_") for name in fields):
             super().add_document(**fields)  # boosts and custom stored values
             return
@@ -430,6 +432,11 @@ class BulkWriter(SegmentWriter):
         pdw.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def add_reader(self, reader: Any) -> None:
+        """A merge: the documents of ``reader``, their titles kept for the phrase file."""
+        self._titles.extend(phrases.stored_titles(reader))
+        super().add_reader(reader)
 
     def _index(self, name: str, field: FieldType, value: Any) -> list[Any]:
         """``field.index(value)``; remembered for fields whose values repeat."""
@@ -499,6 +506,9 @@ class BulkWriter(SegmentWriter):
                     self._add_scored(name, _NO_TERMS)
             path = os.path.join(self.storage.folder, segdata.file_name(segment_id))
             segdata.write(path, *self._data.finish())
+            path = os.path.join(self.storage.folder, phrases.file_name(segment_id))
+            phrases.write(path, segment_id, self.docnum, phrases.build(self._titles))
+            self._titles = []
         finally:
             self._pdr = None
             if pdr is not None:

@@ -21,9 +21,11 @@ import numpy as np
 import numpy.typing as npt
 from whoosh.searching import Searcher
 
-from timkiem.dates import VIETNAM, year_of
-from timkiem.engine import segdata
+from timkiem.analysis import folded_words
+from timkiem.dates import VIETNAM, from_timestamp
+from timkiem.engine import phrases, segdata
 from timkiem.engine.columns import NO_DATE, SegmentColumns
+from timkiem.engine.phrases import PhraseData
 from timkiem.engine.segdata import SegmentData, SegmentDataError, concat
 
 Mask = npt.NDArray[np.bool_]
@@ -61,6 +63,7 @@ class SegmentStore:
     def __init__(self, fields: list[str]) -> None:
         self.fields = fields
         self._open: dict[tuple[str, str], tuple[SegmentData, SegmentColumns]] = {}
+        self._phrases: dict[tuple[str, str], PhraseData] = {}
         self._lock = threading.Lock()
 
     def get(self, folder: str, leaf: Any) -> tuple[SegmentData, SegmentColumns]:
@@ -87,13 +90,32 @@ class SegmentStore:
             self._open[key] = found
         return found
 
+    def phrases(self, folder: str, leaf: Any) -> PhraseData:
+        """A segment's title phrases; rebuilt from its stored titles (and logged)
+        when its phrase file is missing or damaged."""
+        segment_id = leaf.segment().segment_id()
+        key = (folder, segment_id)
+        with self._lock:
+            found = self._phrases.get(key)
+        if found is not None:
+            return found
+        path = f"{folder}/{phrases.file_name(segment_id)}"
+        try:
+            found = phrases.open_file(path, segment_id, leaf.doc_count_all())
+        except SegmentDataError as exc:
+            log.warning("%s; rebuilding segment %s's title phrases", exc, segment_id)
+            found = phrases.from_reader(leaf)
+        with self._lock:
+            self._phrases[key] = found
+        return found
+
     def keep_only(self, keys: Iterable[tuple[str, str]]) -> None:
         """Forget the segments not in ``keys`` (the snapshots still using them keep them)."""
         wanted = set(keys)
         with self._lock:
-            for key in list(self._open):
-                if key not in wanted:
-                    del self._open[key]
+            for table in (self._open, self._phrases):
+                for key in [k for k in table if k not in wanted]:
+                    del table[key]
 
 
 class Snapshot:
@@ -113,6 +135,9 @@ class Snapshot:
     ) -> None:
         self.searcher = searcher
         self.generation = generation
+        # The number of the commit (table of contents) read; -1 for an index with no segment.
+        commit = searcher.reader().generation()
+        self.commit: int = -1 if commit is None else int(commit)
         self.token = token
         self.folder = folder
         self.lock = threading.Lock()
@@ -122,6 +147,9 @@ class Snapshot:
         if not leaves and reader.doc_count_all():
             leaves = [(reader, 0)]
         self.segments: list[SegmentView] = []
+        self._store = store
+        self._leaves = [leaf for leaf, _ in leaves]
+        self._phrases: list[PhraseData] | None = None
         for leaf, offset in leaves:
             data, columns = store.get(folder, leaf)
             segment = leaf.segment()
@@ -149,6 +177,7 @@ class Snapshot:
         self.dated: Mask = stamps < NO_DATE
         names = sorted({n for s in self.segments for n in s.columns.category_names})
         self.category_names: list[str] = names
+        self.category_keys = [folded_words(n) for n in names]
         number = {name: n for n, name in enumerate(names)}
         codes = [
             np.array([number[n] for n in s.columns.category_names], dtype=np.int64)[
@@ -158,16 +187,25 @@ class Snapshot:
             if s.size
         ]
         self.category_codes = concat(codes, np.int32)
-        self.year_names, year_codes = _years(stamps, self.dated)
-        # One number per document for its (year or none, category) pair: facets
+        self.month_names, month_codes = _months(stamps, self.dated)
+        # One number per document for its (month or none, category) pair: facets
         # are then one count over the matches.
-        self.facet_codes = (year_codes + 1) * len(names) + self.category_codes
+        self.facet_codes = (month_codes + 1) * len(names) + self.category_codes
         dated = np.flatnonzero(self.dated & self.live)
         self.by_date_doc = dated[np.argsort(stamps[dated], kind="stable")]
         self.by_date_ts = stamps[self.by_date_doc]
 
     def close(self) -> None:
         self.searcher.close()
+
+    def phrases(self) -> list[PhraseData]:
+        """Each segment's title phrases (``timkiem.engine.phrases``), opened on first use."""
+        found = self._phrases
+        if found is None:
+            with self.lock:  # a segment without its file reads its stored records
+                found = [self._store.phrases(self.folder, leaf) for leaf in self._leaves]
+            self._phrases = found
+        return found
 
     def mask(self, docs: npt.NDArray[Any] | None = None) -> Mask:
         """A mask of the documents ``docs`` (none if None)."""
@@ -184,30 +222,57 @@ class Snapshot:
         return lo, max(lo, hi)
 
     def category(self, name: str) -> Mask:
-        """The documents of category ``name``."""
-        if name not in self.category_names:
+        """The documents of category ``name`` (in any case, accents and punctuation)."""
+        return self.categories([name])
+
+    def categories(self, requested: Iterable[str]) -> Mask:
+        """The documents of any of the ``requested`` categories (see :meth:`matching`)."""
+        codes = self._matching_codes(requested)
+        if not codes:
             return self.mask()
-        found: Mask = self.category_codes == self.category_names.index(name)
+        found: Mask = np.isin(self.category_codes, codes)
         return found
+
+    def matching(self, requested: Iterable[str]) -> list[str]:
+        """The category names ``requested`` stands for: those with the same words as a
+        requested name, whatever their case, accents and punctuation (a name without
+        words matches only itself)."""
+        return [self.category_names[c] for c in self._matching_codes(requested)]
+
+    def _matching_codes(self, requested: Iterable[str]) -> list[int]:
+        found: set[int] = set()
+        for name in requested:
+            key = folded_words(name)
+            for code, (known, known_key) in enumerate(zip(self.category_names, self.category_keys)):
+                if known and (known_key == key if key else known == name):
+                    found.add(code)
+        return sorted(found)
 
     def segment_keys(self) -> list[tuple[str, str]]:
         return [(self.folder, s.segment_id) for s in self.segments]
 
 
-def _years(stamps: npt.NDArray[np.int64], dated: Mask) -> tuple[list[int], npt.NDArray[np.int32]]:
-    """The years present, and each document's index into them (-1: no date).
+def _months(stamps: npt.NDArray[np.int64], dated: Mask) -> tuple[list[str], npt.NDArray[np.int32]]:
+    """The months present ("2020-04", ascending), and each document's index into
+    them (-1: no date).
 
-    ``year_of`` runs once per distinct day (Vietnam time has no DST).
+    The calendar is read once per distinct day (Vietnam time has no DST).
     """
     days = np.where(dated, (stamps + VIETNAM_OFFSET) // 86400, _NO_DAY)
     unique, inverse = np.unique(days, return_inverse=True)
-    years_of_day = np.array(
-        [year_of(int(d) * 86400) if d != _NO_DAY else -1 for d in unique], dtype=np.int64
+    months_of_day = np.array(
+        [_month_number(int(d)) if d != _NO_DAY else -1 for d in unique], dtype=np.int64
     )
-    names, codes = np.unique(years_of_day, return_inverse=True)
-    per_doc = codes[inverse.reshape(len(stamps))].astype(np.int32)
-    present = [int(y) for y in names]
+    numbers, codes = np.unique(months_of_day, return_inverse=True)
+    per_doc = codes.reshape(-1)[inverse.reshape(len(stamps))].astype(np.int32)
+    present = [int(m) for m in numbers]
     if present and present[0] == -1:
         present = present[1:]
         per_doc -= 1
-    return present, per_doc
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in present], per_doc
+
+
+def _month_number(day: int) -> int:
+    """year x 12 + month - 1 of a day (days since the epoch, Vietnam time)."""
+    moment = from_timestamp(day * 86400 - VIETNAM_OFFSET)
+    return moment.year * 12 + moment.month - 1
