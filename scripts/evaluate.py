@@ -33,7 +33,7 @@ from timkiem.evaluation import (
     strip_accents,
     swap_tones,
 )
-from timkiem.limits import DEFAULT_MATCH, MATCHES
+from timkiem.limits import MATCHES
 from timkiem.testing import corpus_missing
 
 # tests/test_ranking.py still reaches these through this script
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--match",
         choices=MATCHES,
-        default=DEFAULT_MATCH,
-        help="the API's match parameter for every query (default: %(default)s)",
+        default=None,
+        help="the API's match parameter for every query (default: none, as the API)",
     )
     parser.add_argument(
         "--ranking",

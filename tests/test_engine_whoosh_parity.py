@@ -61,7 +61,7 @@ def whoosh_page(engine: SearchEngine, request: SearchRequest) -> list[tuple[str,
 
     everything = matches(replace(plan, all_of=(), all_also=()))
     counted = matches(plan)
-    tiers = [counted, everything - counted] if plan.all_first else [everything]
+    tiers = [counted, everything - counted]
     query = wq.Or([wq.Term(f, t, boost=w) for f, t, w in plan.scored])
     index = engine.directory.open_current()
     with index.searcher(weighting=plan.params.weighting()) as searcher:

@@ -27,7 +27,7 @@ def sample_words() -> dict[str, set[str]]:
     return found
 
 
-def search(engine: SearchEngine, q: str, match: str = "all") -> dict[str, Any]:
+def search(engine: SearchEngine, q: str, match: str | None = None) -> dict[str, Any]:
     return engine.search(SearchRequest(q=q, per_page=100, match=match))
 
 
@@ -102,6 +102,20 @@ def test_function_words_are_not_required(
     for q in ("giá của lúa", "gia cua lua"):
         result = search(engine, q)
         assert result["total"] == 2 and result["applied"]["dropped"] == [], q
+
+
+def test_a_question_matches_any_unless_asked(sample_engine: SearchEngine) -> None:
+    q = "Bắc Kạn có bao nhiêu đoàn viên?"
+    unasked, every = search(sample_engine, q), search(sample_engine, q, "any")
+    assert unasked["applied"]["match"] == "any" and unasked["total"] == every["total"]
+    assert unasked["hits"] == every["hits"]
+    asked = search(sample_engine, q, "all")
+    assert asked["applied"]["match"] == "all" and asked["total"] < every["total"]
+    assert asked["applied"]["dropped"] == []  # "có", "bao", "nhiêu": function words, not required
+    words = {fold(s) for s in syllables("Bắc Kạn đoàn viên")}
+    docs = sample_words()
+    counted = {h["id"] for h in asked["hits"][: asked["total"]]}
+    assert counted == {i for i, held in docs.items() if words <= held}
 
 
 def test_match_is_validated(sample_engine: SearchEngine) -> None:

@@ -33,7 +33,6 @@ from timkiem.errors import (
     TimkiemError,
 )
 from timkiem.limits import (
-    DEFAULT_MATCH,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     DEFAULT_SUGGESTIONS,
@@ -98,7 +97,7 @@ class SearchResource(Readable):
             sort=req.get_param("sort", default=DEFAULT_SORT) or DEFAULT_SORT,
             page=whole_number(req, "page", FIRST_PAGE),
             per_page=whole_number(req, "per_page", DEFAULT_PER_PAGE),
-            match=req.get_param("match", default=DEFAULT_MATCH) or DEFAULT_MATCH,
+            match=req.get_param("match") or None,
         )
         resp.media = self.engine.search(request)
 

@@ -24,7 +24,6 @@ from timkiem.export import export_line, stored_records
 from timkiem.indexer import FORMATS as INPUT_FORMATS
 from timkiem.indexer import Indexer, IngestReport
 from timkiem.limits import (
-    DEFAULT_MATCH,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     DEFAULT_SUGGESTIONS,
@@ -556,10 +555,9 @@ def stats(as_json: bool, settings: Settings) -> None:
 @click.option(
     "--match",
     type=click.Choice(MATCHES),
-    default=DEFAULT_MATCH,
-    show_default=True,
-    help="Count the hits holding all the words (the least telling dropped when too "
-    "few do), or any one of them.",
+    default=None,
+    help="Count and list first the hits holding all the words (the least telling "
+    "dropped when too few do), or count any. [default: all, any for a question]",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
 @with_settings(*SEARCHING)
@@ -571,7 +569,7 @@ def search(
     sort: str,
     page: int,
     per_page: int,
-    match: str,
+    match: str | None,
     as_json: bool,
     settings: Settings,
 ) -> None:

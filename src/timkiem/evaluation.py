@@ -29,7 +29,6 @@ from timkiem.analysis import syllables
 from timkiem.config import Settings
 from timkiem.errors import InvalidParameter
 from timkiem.indexer import Indexer
-from timkiem.limits import DEFAULT_MATCH
 from timkiem.ranking import RANKING, Ranking
 from timkiem.related import RelatedRequest
 from timkiem.search import SearchEngine, SearchRequest
@@ -371,7 +370,7 @@ def build_engine(
 
 
 def run_form(
-    engine: SearchEngine, queries: list[Query], form: str, match: str = DEFAULT_MATCH
+    engine: SearchEngine, queries: list[Query], form: str, match: str | None = None
 ) -> FormResult:
     """Every query of ``queries`` in ``form`` through the API's search path."""
     rewrite = FORMS[form]
@@ -578,7 +577,7 @@ def evaluate(
     seed: int,
     ranking: Ranking = RANKING,
     log: Callable[[str], None] = lambda _: None,
-    match: str = DEFAULT_MATCH,
+    match: str | None = None,
 ) -> tuple[list[Row], list[float]]:
     """Evaluate ``sets``; the rows of the table and every query time (ms)."""
     rows: list[Row] = []

@@ -7,8 +7,8 @@ SORTS = ("relevance", "newest", "oldest")
 DEFAULT_SORT = "relevance"
 MATCHES = ("all", "any")
 """Which words a counted hit holds: all of them (the least telling dropped when
-too few documents hold them all), or any one."""
-DEFAULT_MATCH = "all"
+too few documents hold them all), or any one. Unasked, ``all`` for a few
+words and ``any`` for a question (:mod:`timkiem.query_shape`)."""
 FIRST_PAGE = 1
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100

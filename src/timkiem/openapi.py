@@ -15,7 +15,6 @@ from timkiem.config import Settings
 from timkiem.dates import RANGE_PATTERN
 from timkiem.keyboard import TELEX, VNI
 from timkiem.limits import (
-    DEFAULT_MATCH,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     DEFAULT_SUGGESTIONS,
@@ -283,8 +282,9 @@ def _search_parameters(settings: Settings) -> list[Schema]:
         ),
         _query(
             "match",
-            {"enum": list(MATCHES), "default": DEFAULT_MATCH},
-            "all: count (and rank first) the articles holding every word; any: every match",
+            {"enum": list(MATCHES)},
+            "all: count (and rank first) the articles holding every word; any: every match."
+            " Unset: all, but any for a question",
         ),
         _query(
             "page",

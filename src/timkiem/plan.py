@@ -4,11 +4,12 @@ Matching: a document matches when it holds any scored word (folded, in the
 title or the body), every adjacent pair of each quoted phrase (a one-word
 phrase: the word), and no excluded phrase. With ``match="all"`` the
 documents holding every required word (:func:`timkiem.ranking.required_words`)
-are the ones counted, and rank first unless the query is a question
-(:func:`timkiem.query_shape.is_question`); the engine drops the least telling
-of those words while too few documents hold them all. Scoring: the terms of
-:func:`timkiem.ranking.scored_terms` (titles weighted for a question or a
-headline), with the BM25F parameters of the ranking.
+are the ones counted and rank first; the engine drops the least telling of
+those words while too few documents hold them all. Unasked, a question
+(:func:`timkiem.query_shape.is_question`) matches "any", any other query
+"all". Scoring: the terms of :func:`timkiem.ranking.scored_terms` (titles
+weighted for a question or a headline), with the BM25F parameters of the
+ranking.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from timkiem.engine.executor import Clause, Key, QueryPlan
-from timkiem.limits import DEFAULT_MATCH
 from timkiem.query import ParsedQuery, Word
 from timkiem.query_shape import is_question
 from timkiem.ranking import (
@@ -43,10 +43,18 @@ def phrase_clause(words: list[Word]) -> Clause:
     return tuple(_anywhere(pair_field, pair) for pair in bigram_terms(words))
 
 
+def matching(parsed: ParsedQuery, ranking: Ranking = RANKING, match: str | None = None) -> str:
+    """``match`` ("all" or "any"), or unasked "any" for a question (its words
+    are rarely all in its answer) and "all" for anything else."""
+    if match is not None:
+        return match
+    return "any" if is_question(parsed, ranking.question_words) else "all"
+
+
 def build_plan(
-    parsed: ParsedQuery, ranking: Ranking = RANKING, match: str = DEFAULT_MATCH
+    parsed: ParsedQuery, ranking: Ranking = RANKING, match: str | None = None
 ) -> QueryPlan:
-    """The engine's plan for ``parsed``; ``match`` is "all" or "any"."""
+    """The engine's plan for ``parsed``; ``match`` as :func:`matching` takes it."""
     if parsed.is_empty:
         return QueryPlan(
             excluded=tuple(phrase_clause(w) for w in parsed.excluded),
@@ -55,7 +63,8 @@ def build_plan(
     words = scored_words(parsed, ranking)
     match_any = tuple(key for word in words for key in _anywhere(folded_field, word.folded))
     question = is_question(parsed, ranking.question_words)
-    wanted = required_words(parsed, ranking) if match == "all" else []
+    every = matching(parsed, ranking, match) == "all"
+    wanted = required_words(parsed, ranking) if every else []
     return QueryPlan(
         scored=tuple(scored_terms(parsed, ranking, question)),
         match_any=match_any,
@@ -65,5 +74,4 @@ def build_plan(
         all_of=tuple(_anywhere(folded_field, w.folded) for w in wanted),
         all_names=tuple(w.accented for w in wanted),
         min_all=ranking.min_all_matches,
-        all_first=not question or ranking.question_all_first > 0,
     )

@@ -13,11 +13,11 @@ from __future__ import annotations
 from timkiem.analysis import fold
 from timkiem.query import ParsedQuery, Word
 
-# Question words and phrases, as typed with accents. A query typed without
+# Question words and phrases (one or two words), as typed with accents. A query typed without
 # accents is compared with their folded forms, but for the few single words
 # whose folded form is mostly another word ("nao" is also "não", "dau"
 # "đầu", "may" "máy").
-QUESTION_PHRASES: tuple[tuple[str, ...], ...] = tuple(
+QUESTION_PHRASES: frozenset[tuple[str, ...]] = frozenset(
     tuple(phrase.split())
     for phrase in (
         "ai",
@@ -42,7 +42,7 @@ QUESTION_PHRASES: tuple[tuple[str, ...], ...] = tuple(
     )
 )
 _AMBIGUOUS_FOLDED = frozenset({("nào",), ("đâu",), ("mấy",)})
-_FOLDED_PHRASES = tuple(
+_FOLDED_PHRASES = frozenset(
     tuple(fold(w) for w in phrase) for phrase in QUESTION_PHRASES if phrase not in _AMBIGUOUS_FOLDED
 )
 
@@ -52,11 +52,7 @@ def has_question_words(words: list[Word]) -> bool:
     exact = any(w.has_accents for w in words)
     forms = [w.accented if exact else w.folded for w in words]
     phrases = QUESTION_PHRASES if exact else _FOLDED_PHRASES
-    for phrase in phrases:
-        size = len(phrase)
-        if any(tuple(forms[i : i + size]) == phrase for i in range(len(forms) - size + 1)):
-            return True
-    return False
+    return bool(phrases & {*((f,) for f in forms), *zip(forms, forms[1:])})
 
 
 def is_question(parsed: ParsedQuery, min_words: int) -> bool:

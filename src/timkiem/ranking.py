@@ -49,9 +49,6 @@ class Ranking:
     # counted; the least telling words are dropped while fewer than
     # ``min_all_matches`` documents hold all the others.
     min_all_matches: int = 1
-    # A question's words are not all in its answer: its documents holding
-    # them all are counted but rank by score among the others (0), not first.
-    question_all_first: int = 0
     # Another form of typed words (timkiem.expansion) scores this share of
     # the typed form: a synonym ("Ủy ban nhân dân" for "UBND"), an i/y
     # spelling ("kĩ" for "kỹ"), a document code glued or apart ("05CT" for

@@ -9,7 +9,6 @@ from timkiem.config import Settings
 from timkiem.dates import parse_range_bound
 from timkiem.errors import InvalidParameter
 from timkiem.limits import (
-    DEFAULT_MATCH,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     FIRST_PAGE,
@@ -38,7 +37,7 @@ class SearchRequest:
     sort: str = DEFAULT_SORT
     page: int = FIRST_PAGE
     per_page: int = DEFAULT_PER_PAGE
-    match: str = DEFAULT_MATCH
+    match: str | None = None  # "all" or "any"; None: by the query's shape
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def validate(request: SearchRequest, settings: Settings) -> ValidRequest:
         raise InvalidParameter("q", f"is {length} characters long; the limit is {limit}")
     if request.sort not in SORTS:
         raise InvalidParameter("sort", f"must be one of {', '.join(SORTS)}, not {request.sort!r}")
-    if request.match not in MATCHES:
+    if request.match is not None and request.match not in MATCHES:
         raise InvalidParameter(
             "match", f"must be one of {', '.join(MATCHES)}, not {request.match!r}"
         )

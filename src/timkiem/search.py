@@ -34,8 +34,7 @@ from timkiem.engine.snapshot import SegmentStore, Snapshot
 from timkiem.errors import ArticleNotFound, IndexUnavailable, TimkiemError
 from timkiem.exact import exact_plan
 from timkiem.expansion import expand_plan
-from timkiem.limits import DEFAULT_MATCH
-from timkiem.plan import build_plan
+from timkiem.plan import build_plan, matching
 from timkiem.query import ParsedQuery
 from timkiem.ranking import RANKING, Ranking, weighting
 from timkiem.related import RelatedRequest, related, validate_related
@@ -199,10 +198,11 @@ class SearchEngine:
         result["took_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
 
-    def plan(self, parsed: ParsedQuery, match: str = DEFAULT_MATCH) -> QueryPlan:
+    def plan(self, parsed: ParsedQuery, match: str | None = None) -> QueryPlan:
         """The engine's plan for ``parsed``: its words (all of them counted first
-        with ``match`` "all"), their synonyms and variants (``timkiem.expansion``),
-        and exact accents (``timkiem.exact``)."""
+        with ``match`` "all", unasked for anything but a question), their
+        synonyms and variants (``timkiem.expansion``), and exact accents
+        (``timkiem.exact``)."""
         plan = build_plan(parsed, self.ranking, match)
         return exact_plan(expand_plan(plan, parsed, self.synonyms, self.ranking), parsed)
 
@@ -240,7 +240,7 @@ class SearchEngine:
                 "from": None if valid.start is None else day_of(valid.start),
                 "to": None if valid.end is None else day_of(valid.end),
                 "category": applied_categories(snap, valid.categories),
-                "match": request.match,
+                "match": matching(parsed, self.ranking, request.match),
                 "dropped": [plan.all_names[n] for n in outcome.dropped],
             },
         }

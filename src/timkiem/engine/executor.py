@@ -49,8 +49,7 @@ class QueryPlan:
     least telling word; the later one of a tie), is dropped. ``all_names``
     name the groups, to report the dropped ones; a document matching a clause
     of ``all_also[n]`` (another form of the word: a synonym, a variant) holds
-    group ``n`` too. With ``all_first`` false the
-    counted documents do not rank first: every match ranks by score alone.
+    group ``n`` too.
     """
 
     scored: tuple[tuple[str, str, float], ...] = ()
@@ -62,7 +61,6 @@ class QueryPlan:
     all_also: tuple[tuple[Clause, ...], ...] = ()
     all_names: tuple[str, ...] = ()
     min_all: int = 1
-    all_first: bool = True
     # other ways to match than ``match_any`` (a word's synonyms and variants)
     match_also: tuple[Clause, ...] = ()
     verify: Verifier | None = None
@@ -138,6 +136,32 @@ class Lookup:
             postings = _ranges(seg.data.post_starts[found], seg.data.post_starts[found + 1])
             mask[seg.data.docs[postings].astype(np.int64) + seg.offset] = True
         return mask
+
+    def group_masks(self, groups: tuple[tuple[Key, ...], ...]) -> list[Mask]:
+        """For each group of keys, the documents holding any of them: one
+        gather per segment for all groups (a group's postings are one slice)."""
+        masks = [self.snap.mask() for _ in groups]
+        numbers = [self.index[k] for group in groups for k in group]
+        owners = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
+        for seg, places in zip(self.snap.segments, self.places):
+            found = places[numbers]
+            keep = found >= 0
+            if not keep.any():
+                continue
+            found, owner = found[keep], owners[keep]
+            sizes = seg.data.post_starts[found + 1] - seg.data.post_starts[found]
+            docs = seg.data.docs[
+                _ranges(seg.data.post_starts[found], seg.data.post_starts[found + 1])
+            ]
+            ends = np.cumsum(
+                np.bincount(owner, weights=sizes, minlength=len(groups)).astype(np.int64)
+            )
+            start = 0
+            for mask, end in zip(masks, ends.tolist()):
+                if end > start:
+                    mask[docs[start:end].astype(np.int64) + seg.offset] = True
+                start = end
+        return masks
 
     def clause_mask(self, clause: Clause) -> Mask:
         """The documents matching every group of ``clause``."""
@@ -284,7 +308,7 @@ def execute(
     began = time.monotonic()
     if lookup is None:
         lookup = Lookup(snap, plan.keys())
-    groups = [lookup.docs_mask(group) for group in plan.all_of]
+    groups = lookup.group_masks(plan.all_of)
     for n, clauses in enumerate(plan.all_also):
         for clause in clauses:
             groups[n] |= lookup.clause_mask(clause)
@@ -325,9 +349,8 @@ def execute(
     if not final.any():
         return Outcome(members, [], not checked, by_score=True, dropped=dropped or [])
     total, partial = lookup.scores(list(plan.scored), plan.params, deadline)
-    first = members if plan.all_first or dropped is None else np.flatnonzero(final)
-    ranked = [(doc, score) for doc, score in best_of(first, total[first], window)]
-    if len(ranked) < window and dropped is not None and plan.all_first:
+    ranked = [(doc, score) for doc, score in best_of(members, total[members], window)]
+    if len(ranked) < window and dropped is not None:
         others = np.flatnonzero(final & ~counted)
         ranked += best_of(others, total[others], window - len(ranked))
     if partial and len(ranked) < window:
@@ -339,9 +362,7 @@ def execute(
     return Outcome(members, ranked, partial or not checked, by_score=True, dropped=dropped or [])
 
 
-def holding_all(
-    groups: list[Mask], min_all: int, final: Mask
-) -> tuple[Mask, list[int] | None]:
+def holding_all(groups: list[Mask], min_all: int, final: Mask) -> tuple[Mask, list[int] | None]:
     """The matches holding every group left (each the documents holding any
     key of an ``all_of`` group), and the groups dropped while fewer than
     ``min_all`` matches hold them all (None: no group, every match counts)."""
