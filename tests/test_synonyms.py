@@ -234,3 +234,15 @@ def test_another_form_of_a_word_counts_as_holding_it(engine: SearchEngine) -> No
     counted = {h["id"] for h in result["hits"][: result["total"]]}
     assert {"typed", "long"} <= counted and result["applied"]["dropped"] == []
     assert "scattered" not in counted
+
+
+def test_snippets_mark_the_other_form_found(tmp_path: Path) -> None:
+    records = [{"id": "u", "title": "Họp phiên thường kỳ", "body": "Ủy ban nhân dân tỉnh họp."}]
+    settings = make_settings(tmp_path / "index", cache_size=0)
+    Indexer(settings).reindex([str(write_jsonl(tmp_path / "r.jsonl", records))])
+    engine = SearchEngine(settings)
+    try:
+        [found] = engine.search(SearchRequest(q="UBND tỉnh"))["hits"]
+    finally:
+        engine.close()
+    assert found["snippet"].startswith("<mark>Ủy ban nhân dân</mark> <mark>tỉnh</mark>")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from timkiem.analysis import fold
+from timkiem.analysis import BIGRAM_SEPARATOR, fold
 from timkiem.engine.executor import Clause, QueryPlan
 from timkiem.plan import phrase_clause
 from timkiem.query import ParsedQuery, Word
@@ -170,3 +170,19 @@ def _all_also(
             if n is not None and clause not in also[n]:
                 also[n].append(clause)
     return tuple(tuple(c) for c in also)
+
+
+def expanded_words(plan: QueryPlan) -> set[str]:
+    """The other forms ``plan`` also matches (its ``match_also``), folded, for
+    snippets to mark: "uy ban nhan dan" for "UBND". A form of several syllables
+    is one phrase, so its syllables are never marked apart ("cạn" of "Bắc
+    Cạn", never "cán" of "cán bộ")."""
+    forms: set[str] = set()
+    for clause in plan.match_also:
+        syllables: list[str] = []
+        for group in clause:
+            parts = [fold(part) for part in group[0][1].split(BIGRAM_SEPARATOR)]
+            syllables.extend(parts if not syllables else parts[1:])
+        if syllables:
+            forms.add(" ".join(syllables))
+    return forms

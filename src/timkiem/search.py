@@ -33,7 +33,7 @@ from timkiem.engine.executor import Filters, QueryPlan, execute
 from timkiem.engine.snapshot import SegmentStore, Snapshot
 from timkiem.errors import ArticleNotFound, IndexUnavailable, TimkiemError
 from timkiem.exact import exact_plan
-from timkiem.expansion import expand_plan
+from timkiem.expansion import expand_plan, expanded_words
 from timkiem.plan import build_plan, matching
 from timkiem.query import ParsedQuery
 from timkiem.ranking import RANKING, Ranking, weighting
@@ -219,7 +219,7 @@ class SearchEngine:
             window=window,
             time_limit=self.settings.query_time_limit,
         )
-        terms = {w.folded for w in parsed.words}
+        terms = {w.folded for w in parsed.words} | expanded_words(plan)
         page = outcome.ranked[(request.page - 1) * request.per_page : window]
         total = len(outcome.members)
         # Only the pages within the result window can be asked for.
