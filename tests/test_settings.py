@@ -40,7 +40,7 @@ def test_the_readme_table_lists_exactly_the_declared_settings() -> None:
     for declared in SETTINGS:
         variable, default, bounds, meaning = table[declared.name]
         assert variable == f"`{declared.env}`"
-        expected = "(none)" if declared.default == "" else f"`{declared.default}`"
+        expected = "(none)" if declared.default == "" else f"`{declared.shown_default()}`"
         assert default == expected, declared.name
         assert bounds == (declared.bounds or "-"), declared.name
         assert meaning == declared.help, declared.name

@@ -72,6 +72,8 @@ class Setting:
 
     def shown_default(self) -> str:
         """The default as help and documentation show it."""
+        if isinstance(self.default, bool):  # as TOML and the variables write it
+            return "true" if self.default else "false"
         return str(self.default) if self.default != "" else "none"
 
     def parse(self, raw: str, label: str) -> int | float | str | bool:
