@@ -445,6 +445,18 @@ def _new_article(number: int) -> dict[str, str]:
     }
 
 
+def ingest_one(dest: Path, path: Path, record: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``timkiem ingest`` of one ``record`` (written to ``path``) into the index ``dest``."""
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "timkiem", "ingest", str(path)],
+        env={**os.environ, "TIMKIEM_INDEX": str(dest)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def _windows(
     samples: list[tuple[float, float]], started: float, seconds: float, width: float
 ) -> list[tuple[float, float, int]]:
@@ -471,7 +483,6 @@ def freshness(
     server = start_server(
         lambda port: TIMKIEM.serve(dest, port), work / f"timkiem-fresh-{label}.log"
     )
-    env = {**os.environ, "TIMKIEM_INDEX": str(dest)}
     try:
         server.wait_warm()
         client = Client(server.port)
@@ -504,14 +515,7 @@ def freshness(
             due = started + number * 10
             time.sleep(max(0.0, due - time.perf_counter()))
             record = _new_article(number)
-            path = work / f"fresh-{label}-{number}.jsonl"
-            path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
-            done = subprocess.run(
-                [sys.executable, "-m", "timkiem", "ingest", str(path)],
-                env=env,
-                capture_output=True,
-                text=True,
-            )
+            done = ingest_one(dest, work / f"fresh-{label}-{number}.jsonl", record)
             if done.returncode:
                 raise SystemExit(f"ingest failed: {done.stderr}")
             committed = time.perf_counter()
@@ -600,7 +604,6 @@ def suggestions(
     figures["suggest_cpu_p50"] = percentile(cpu, 50)
     figures["suggest_cpu_p99"] = percentile(cpu, 99)
     server = start_server(lambda port: TIMKIEM.serve(dest, port), work / "timkiem-suggest.log")
-    env = {**os.environ, "TIMKIEM_INDEX": str(dest)}
     try:
         client = Client(server.port)
         began = time.perf_counter()
@@ -613,10 +616,9 @@ def suggestions(
             latency.runs.append(time_queries(mix, client.suggest))
         figures["suggest_p50"] = latency.figure(50)
         figures["suggest_p99"] = latency.figure(99)
-        src = work / "suggest-article.jsonl"
-        src.write_text(json.dumps(_new_article(999), ensure_ascii=False) + "\n", encoding="utf-8")
-        command = [sys.executable, "-m", "timkiem", "ingest", str(src)]
-        subprocess.run(command, env=env, check=True, capture_output=True, timeout=300)
+        done = ingest_one(dest, work / "suggest-article.jsonl", _new_article(999))
+        if done.returncode:
+            raise SystemExit(f"ingest failed: {done.stderr}")
         began = time.perf_counter()
         client.suggest({"q": "tkfresh"})
         figures["suggest_commit_first_ms"] = (time.perf_counter() - began) * 1000
@@ -682,7 +684,6 @@ def related(
     server, then for ``args.fresh_seconds`` while an article is ingested (one
     commit) every 2 s. Every id is asked once, so no answer comes from the cache."""
     server = start_server(lambda port: TIMKIEM.serve(dest, port), work / "timkiem-related.log")
-    env = {**os.environ, "TIMKIEM_INDEX": str(dest)}
     order = random.Random(60_000).sample(ids, len(ids))
     asked = itertools.cycle(order)
 
@@ -709,14 +710,7 @@ def related(
         def commit_every_2s() -> None:
             number = 0
             while not stop.is_set():
-                path = work / f"related-{number}.jsonl"
-                path.write_text(json.dumps(_new_article(number), ensure_ascii=False) + "\n")
-                done = subprocess.run(
-                    [sys.executable, "-m", "timkiem", "ingest", str(path)],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                )
+                done = ingest_one(dest, work / f"related-{number}.jsonl", _new_article(number))
                 if done.returncode:
                     say(f"ingest failed: {done.stderr}")
                     return

@@ -209,6 +209,17 @@ def _commit_or_clean_up(writer: IndexWriter, folder: str, before: set[str]) -> N
         raise
 
 
+def _abandon(writer: IndexWriter | None, folder: str, before: set[str]) -> None:
+    """Cancel ``writer`` (if one was opened) and remove the files it left in
+    ``folder`` (Whoosh leaves a cancelled segment's files): the generation is
+    again what it was when ``before`` was listed."""
+    try:
+        if writer is not None:
+            _cancel(writer)
+    finally:
+        remove_new_files(folder, before)
+
+
 def _cancel(writer: IndexWriter) -> None:
     """Cancel ``writer``; if it fails half closed (a full disk...), still release its lock."""
     try:
@@ -429,11 +440,7 @@ class Indexer:
         writer: IndexWriter | None = None
 
         def cancel() -> None:
-            try:
-                if writer is not None:
-                    _cancel(writer)
-            finally:
-                remove_new_files(folder, before)  # Whoosh leaves the cancelled segment's files
+            _abandon(writer, folder, before)
 
         try:
             writer = self._open_writer(index, procs)
@@ -488,11 +495,7 @@ class Indexer:
                 for article_id in wanted:
                     writer.delete_by_term("id", article_id)
             except BaseException:
-                try:
-                    if writer is not None:
-                        _cancel(writer)
-                finally:
-                    remove_new_files(folder, before)
+                _abandon(writer, folder, before)
                 raise
             _commit_or_clean_up(writer, folder, before)
         return len(wanted)
@@ -565,17 +568,12 @@ class Indexer:
                     writer.add_document(**doc)
                     report.added += 1
         except BaseException:
-            try:
-                if writer is not None:
-                    _cancel(writer)
-            finally:
-                remove_new_files(folder, before)
+            _abandon(writer, folder, before)
             raise
         if report.added or report.replaced or report.deleted:
             _commit_or_clean_up(writer, folder, before)
         else:
-            _cancel(writer)
-            remove_new_files(folder, before)
+            _abandon(writer, folder, before)
 
 
 @dataclass
