@@ -263,9 +263,7 @@ def publish(settings: Settings) -> Published:
         area.path.mkdir(exist_ok=True)
         _remove_temporary(area.path)
         name = area.next_generation_name()
-        staging = area.path / f".{name}.tmp"
-        staging.mkdir()
-        try:
+        with _installing(area, area.path / f".{name}.tmp", name) as staging:
             files = {}
             for file_name in names:
                 _link_or_copy(folder / file_name, staging / file_name)
@@ -280,16 +278,26 @@ def publish(settings: Settings) -> Published:
                 files=files,
             )
             _write_durably(staging / MANIFEST, manifest.to_json())
-            fsync_directory(staging)
-            os.rename(staging, area.path / name)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        fsync_directory(area.path)
-        area.switch_to(name)
-        area.remove_old_generations(keep=KEEP)
     log.debug("published %s (%s, commit %d)", name, source, commit)
     return Published(manifest, True, time.monotonic() - started)
+
+
+@contextmanager
+def _installing(area: IndexDirectory, staging: Path, name: str) -> Iterator[Path]:
+    """``staging``, a new folder for the block to fill; then it is fsynced, renamed
+    to generation ``name`` of ``area`` and made live, the older ones beyond
+    ``KEEP`` removed. A failure in the block removes the folder, nothing switches."""
+    staging.mkdir()
+    try:
+        yield staging
+        fsync_directory(staging)
+        os.rename(staging, area.path / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    fsync_directory(area.path)
+    area.switch_to(name)
+    area.remove_old_generations(keep=KEEP)
 
 
 def _remove_temporary(folder: Path) -> None:
@@ -466,21 +474,11 @@ def pull(settings: Settings, source: str | Source) -> Pulled:
         _remove_temporary(replica.path)
         if (replica.path / name).exists():  # a pull that stopped between rename and switch
             replica.remove_generation(name)
-        staging = replica.path / f".pull-{name}.tmp"
-        staging.mkdir()
-        try:
+        with _installing(replica, replica.path / f".pull-{name}.tmp", name) as staging:
             for file_name, entry in manifest.files.items():
                 _fetch(origin, f"{name}/{file_name}", staging / file_name, entry)
             _write_durably(staging / MANIFEST, manifest.to_json())
             _check_index(staging, manifest, origin.where(name))
-            fsync_directory(staging)
-            os.rename(staging, replica.path / name)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        fsync_directory(replica.path)
-        replica.switch_to(name)
-        replica.remove_old_generations(keep=KEEP)
     log.debug("pulled %s from %s", name, origin.label)
     return Pulled(manifest, origin.label, True, time.monotonic() - started)
 
