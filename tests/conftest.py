@@ -39,6 +39,13 @@ def make_settings(index: Path | str, **overrides: Any) -> Settings:
     return Settings.load({"index": str(index), **overrides}, environ={})
 
 
+def index_records(folder: Path, records: list[dict[str, Any]], **overrides: Any) -> Settings:
+    """Settings of a new index in ``folder`` holding ``records``."""
+    settings = make_settings(folder / "index", **overrides)
+    Indexer(settings).reindex([str(write_jsonl(folder / "records.jsonl", records))])
+    return settings
+
+
 def corpus_file(name: str) -> Path:
     """A file of the shared corpus, or skip the test saying where it is expected."""
     reason = corpus_missing(name, CORPUS)
@@ -103,8 +110,7 @@ def engine_of(settings: Settings, engines: Engines, tmp_path: Path) -> Any:
     """Build an index of the records given and open an engine on it."""
 
     def build(records: list[dict[str, Any]]) -> SearchEngine:
-        Indexer(settings).reindex([str(write_jsonl(tmp_path / "records.jsonl", records))])
-        return engines.open(settings)
+        return engines.open(index_records(tmp_path, records))
 
     return build
 

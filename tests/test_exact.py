@@ -5,16 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from falcon.testing import TestClient
 
-from conftest import ROOT, corpus_file, make_settings, write_jsonl
+from conftest import ROOT, Engines, corpus_file, index_records, make_settings
 from timkiem.engine.snapshot import Snapshot
 from timkiem.exact import ExactPhrases, exact_phrases, phrase_pattern
-from timkiem.indexer import Indexer
 from timkiem.query import parse_query
 from timkiem.search import SearchEngine, SearchRequest
 
@@ -39,13 +36,9 @@ RECORDS = [
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
-    folder: Path = tmp_path_factory.mktemp("exact")
-    settings = make_settings(folder / "index", cache_size=0)
-    Indexer(settings).reindex([str(write_jsonl(folder / "records.jsonl", RECORDS))])
-    found = SearchEngine(settings)
-    yield found
-    found.close()
+def engine(tmp_path_factory: pytest.TempPathFactory, module_engines: Engines) -> SearchEngine:
+    folder = tmp_path_factory.mktemp("exact")
+    return module_engines.open(index_records(folder, RECORDS, cache_size=0))
 
 
 def found(engine: SearchEngine, q: str, **params: str) -> set[str]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conftest import analyze, make_settings, write_jsonl
+from conftest import analyze, index_records, make_settings, write_jsonl
 from timkiem.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
 from timkiem.cli import cli
 from timkiem.errors import ConfigError
@@ -47,8 +47,7 @@ def ids(engine: SearchEngine, q: str) -> list[str]:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("synonyms")
-    settings = make_settings(folder / "index")
-    Indexer(settings).reindex([str(write_jsonl(folder / "records.jsonl", RECORDS))])
+    index_records(folder, RECORDS)
     return folder
 
 
@@ -236,13 +235,7 @@ def test_another_form_of_a_word_counts_as_holding_it(engine: SearchEngine) -> No
     assert "scattered" not in counted
 
 
-def test_snippets_mark_the_other_form_found(tmp_path: Path) -> None:
+def test_snippets_mark_the_other_form_found(engine_of: Any) -> None:
     records = [{"id": "u", "title": "Họp phiên thường kỳ", "body": "Ủy ban nhân dân tỉnh họp."}]
-    settings = make_settings(tmp_path / "index", cache_size=0)
-    Indexer(settings).reindex([str(write_jsonl(tmp_path / "r.jsonl", records))])
-    engine = SearchEngine(settings)
-    try:
-        [found] = engine.search(SearchRequest(q="UBND tỉnh"))["hits"]
-    finally:
-        engine.close()
+    [found] = engine_of(records).search(SearchRequest(q="UBND tỉnh"))["hits"]
     assert found["snippet"].startswith("<mark>Ủy ban nhân dân</mark> <mark>tỉnh</mark>")

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from conftest import analyze, make_settings, write_jsonl
+from conftest import Engines, analyze, index_records
 from timkiem.analysis import bigram_analyzer, folded_analyzer
-from timkiem.indexer import Indexer
 from timkiem.query import Word
 from timkiem.search import SearchEngine, SearchRequest
 from timkiem.variants import glued_code, iy_variant, split_code
@@ -80,13 +77,9 @@ def test_a_code_glued_to_its_number_is_one_token() -> None:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
-    folder: Path = tmp_path_factory.mktemp("variants")
-    settings = make_settings(folder / "index", cache_size=0)
-    Indexer(settings).reindex([str(write_jsonl(folder / "records.jsonl", RECORDS))])
-    found = SearchEngine(settings)
-    yield found
-    found.close()
+def engine(tmp_path_factory: pytest.TempPathFactory, module_engines: Engines) -> SearchEngine:
+    folder = tmp_path_factory.mktemp("variants")
+    return module_engines.open(index_records(folder, RECORDS, cache_size=0))
 
 
 def ids(engine: SearchEngine, q: str) -> list[str]:
