@@ -55,7 +55,7 @@ def whoosh_page(engine: SearchEngine, request: SearchRequest) -> list[tuple[str,
     window = request.page * request.per_page
 
     def matches(plan: QueryPlan) -> set[int]:
-        filters = Filters(valid.start, valid.end, request.category)
+        filters = Filters(valid.start, valid.end, valid.categories)
         found = execute(snap, plan, filters, True, True, window, time_limit=0)
         return set(found.members.tolist())
 

@@ -92,7 +92,7 @@ class Filters:
 
     start: int | None = None
     end: int | None = None
-    category: str | tuple[str, ...] | None = None
+    category: tuple[str, ...] = ()
 
 
 @dataclass
@@ -329,8 +329,7 @@ def execute(
         lo, hi = snap.date_range(filters.start, filters.end)
         final &= snap.mask(snap.by_date_doc[lo:hi])
     if filters.category:
-        wanted = filters.category
-        final &= snap.categories([wanted] if isinstance(wanted, str) else wanted)
+        final &= snap.categories(filters.category)
     for clause in plan.excluded:
         final &= ~lookup.clause_mask(clause)
     # the time limit covers the verification and the ranking
