@@ -6,14 +6,18 @@ import json
 import random
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from whoosh import query as wq
 
 from conftest import EXAMPLES, Engines, write_jsonl
 from timkiem.analysis import fold
 from timkiem.config import Settings
+from timkiem.engine import topk
 from timkiem.engine.executor import Filters, QueryPlan, execute
+from timkiem.engine.lookup import Lookup
 from timkiem.indexer import Indexer
 from timkiem.request import validate
 from timkiem.search import SearchEngine, SearchRequest
@@ -108,3 +112,61 @@ def test_same_as_whoosh_over_segments_with_deletions(
     engine = engines.open(exact)
     assert len(engine.snapshot().segments) > 1
     assert _same_pages(engine, queries(60, seed=11)) > 20
+
+
+@pytest.mark.parametrize("way", ["sparse", "dense"])
+def test_same_as_whoosh_whichever_way_documents_are_scored(
+    way: str, exact: Settings, tmp_path: Path, engines: Engines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scores of a few documents searched for in each term's postings, and of
+    every document from all postings, give Whoosh's hits, scores and order."""
+    cost = 0 if way == "sparse" else 10**9
+    monkeypatch.setattr(topk, "_PER_DOCUMENT", cost)
+    monkeypatch.setattr(topk, "_PER_CALL", cost)
+    records = [json.loads(line) for line in EXAMPLES.read_text("utf-8").splitlines()]
+    indexer = Indexer(exact)
+    for part in range(2):
+        indexer.ingest([str(write_jsonl(tmp_path / f"{part}.jsonl", records[part::2]))])
+    indexer.delete([records[1]["id"]])
+    engine = engines.open(exact)
+    assert len(engine.snapshot().segments) > 1
+    used = {"sparse": 0, "dense": 0}
+    scores_of, scores = Lookup.scores_of, Lookup.scores
+
+    def counted_sparse(self: Lookup, *args: Any, **kwargs: Any) -> Any:
+        used["sparse"] += 1
+        return scores_of(self, *args, **kwargs)
+
+    def counted_dense(self: Lookup, *args: Any, **kwargs: Any) -> Any:
+        used["dense"] += 1
+        return scores(self, *args, **kwargs)
+
+    monkeypatch.setattr(Lookup, "scores_of", counted_sparse)
+    monkeypatch.setattr(Lookup, "scores", counted_dense)
+    assert _same_pages(engine, queries(80, seed=5)) > 30
+    assert used[way] > 30 and used["sparse" if way == "dense" else "dense"] == 0
+
+
+def test_scores_of_a_few_documents_are_those_of_every_document_bit_for_bit(
+    exact: Settings, tmp_path: Path, engines: Engines
+) -> None:
+    records = [json.loads(line) for line in EXAMPLES.read_text("utf-8").splitlines()]
+    indexer = Indexer(exact)
+    for part in range(3):
+        indexer.ingest([str(write_jsonl(tmp_path / f"{part}.jsonl", records[part::3]))])
+    engine = engines.open(exact)
+    snap = engine.snapshot()
+    rng = random.Random(3)
+    compared = 0
+    for request in queries(40, seed=9):
+        plan = engine.plan(validate(request, engine.settings).parsed, request.match)
+        if not plan.scored:
+            continue
+        lookup = Lookup(snap, plan.keys())
+        every, _ = lookup.scores(list(plan.scored), plan.params)
+        docs = np.array(sorted(rng.sample(range(snap.size), min(snap.size, 25))), dtype=np.int64)
+        few, partial = lookup.scores_of(docs, list(plan.scored), plan.params)
+        assert not partial
+        assert few.tobytes() == every[docs].tobytes(), request
+        compared += bool(every[docs].any())
+    assert compared > 10

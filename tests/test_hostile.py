@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from conftest import Engines, make_settings, write_jsonl
 from timkiem.config import Settings
+from timkiem.engine import segdata
 from timkiem.indexer import Indexer
 from timkiem.search import SearchEngine, SearchRequest
 
@@ -256,4 +257,6 @@ def test_made_up_words_do_not_grow_the_caches(many: Path, engines: Engines) -> N
         engine.search(SearchRequest(q=made_up))
     assert engine.snapshot() is snap
     assert [id(s.data) for s in snap.segments] == segments  # nothing is read or kept per term
+    # the term numbers a segment remembers are forgotten past a bound
+    assert all(len(s.data._terms) <= segdata._TERMS_KEPT + 64 for s in snap.segments)
     assert len(engine._results) <= 50  # the result cache keeps its size

@@ -41,7 +41,7 @@ from timkiem.related import RelatedRequest, related, validate_related
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import applied_categories, by_count, facets, hit, stored_record
 from timkiem.schema import SCORED_FIELDS
-from timkiem.spelling import SPELLING, Speller
+from timkiem.spelling import SPELLING, WORD_FIELDS, Speller
 from timkiem.storage import IndexDirectory
 from timkiem.suggest import complete
 from timkiem.synonyms import ABBREVIATIONS, Synonyms, load_synonyms
@@ -190,7 +190,7 @@ class SearchEngine:
         cached = results.get(key)
         if cached is None:
             with self._reading(snap):
-                cached = self._read_again(snap, valid, self._run(snap, valid))
+                cached = self._read_again(snap, valid, *self._run(snap, valid))
             if not cached.get("partial"):
                 results.put(key, cached)
         result = dict(cached)
@@ -206,7 +206,9 @@ class SearchEngine:
         plan = build_plan(parsed, self.ranking, match)
         return exact_plan(expand_plan(plan, parsed, self.synonyms, self.ranking), parsed)
 
-    def _run(self, snap: Snapshot, valid: ValidRequest) -> dict[str, Any]:
+    def _run(self, snap: Snapshot, valid: ValidRequest) -> tuple[dict[str, Any], dict[str, int]]:
+        """The response to ``valid``, and how many documents hold each of its words
+        (those the plan looked up, for did-you-mean)."""
         request, parsed = valid.request, valid.parsed
         window = request.page * request.per_page
         plan = self.plan(parsed, request.match)
@@ -248,15 +250,17 @@ class SearchEngine:
             response["partial"] = True
         if parsed.dropped:
             response["ignored_terms"] = parsed.dropped
-        return response
+        held = outcome.lookup.frequencies([w.folded for w in parsed.words], WORD_FIELDS)
+        return response, held
 
     def version(self) -> str:
         """The live index state, e.g. ``gen-000003.12`` (generation and commit number):
         every commit and every switch of generation changes it."""
         snap = self.snapshot()
         return f"{snap.generation}.{snap.commit}"
+
     def _read_again(
-        self, snap: Snapshot, valid: ValidRequest, response: dict[str, Any]
+        self, snap: Snapshot, valid: ValidRequest, response: dict[str, Any], held: dict[str, int]
     ) -> dict[str, Any]:
         """``response``, or that of the query read as meant (``timkiem.spelling``).
 
@@ -264,10 +268,10 @@ class SearchEngine:
         that find nothing as typed, are searched in place of the query; other
         misspellings are suggested.
         """
-        proposal = self.speller.propose(snap, valid.request.q)
+        proposal = self.speller.propose(snap, valid.request.q, held)
         if proposal is None:
             return response
-        answer = self._run(snap, validate(replace(valid.request, q=proposal.q), self.settings))
+        answer, _ = self._run(snap, validate(replace(valid.request, q=proposal.q), self.settings))
         if not answer["total"]:
             return response
         if proposal.reason != SPELLING or not response["total"]:

@@ -25,6 +25,7 @@ import math
 import re
 import threading
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,8 @@ from timkiem.keyboard import METHODS, decode
 from timkiem.schema import TEXT_FIELDS, folded_field, pair_field
 
 SPELLING = "spelling"
-_WORD_FIELDS = [folded_field(n) for n in TEXT_FIELDS]
+WORD_FIELDS = [folded_field(n) for n in TEXT_FIELDS]
+"""The fields in which a word is known: the folded syllables of titles and bodies."""
 _PAIR_FIELDS = [pair_field(n) for n in TEXT_FIELDS]
 _SYLLABLE = re.compile(r"[a-z]{1,7}")  # what a folded Vietnamese syllable looks like
 _CANDIDATES = 24  # nearest syllables considered per unknown word
@@ -75,15 +77,24 @@ class Speller:
         )
         self._lock = threading.Lock()
 
-    def propose(self, snap: Snapshot, q: str) -> Proposal | None:
-        """A reading of ``q`` whose words the index holds, if ``q`` has unknown words."""
+    def propose(
+        self, snap: Snapshot, q: str, known: Mapping[str, int] | None = None
+    ) -> Proposal | None:
+        """A reading of ``q`` whose words the index holds, if ``q`` has unknown words.
+
+        ``known`` may give how many documents hold some folded words in a
+        title or body (:data:`WORD_FIELDS`), as a search of ``q`` found them.
+        """
         tokens = list(TOKEN_PATTERN.finditer(canonical(q)))
         if not tokens:
             return None
         words = [m.group(0) for m in tokens]
         folded = [fold(w) for w in words]
-        held = frequencies(snap, folded, _WORD_FIELDS, enough=_RARE + 1).tolist()
-        counts = dict(zip(folded, held))
+        counts = dict(known or {})
+        unknown = list(dict.fromkeys(w for w in folded if w not in counts))
+        if unknown:
+            held = frequencies(snap, unknown, WORD_FIELDS, enough=_RARE + 1).tolist()
+            counts.update(zip(unknown, held))
         # Unknown words, and words so rare they may be slips of a frequent one.
         suspects = [n for n, f in enumerate(folded) if counts[f] <= _RARE]
         if not suspects:
@@ -96,7 +107,7 @@ class Speller:
                 decoded = decode(words[n], method)
                 if decoded is None:
                     continue
-                found = int(frequencies(snap, [fold(decoded)], _WORD_FIELDS)[0])
+                found = int(frequencies(snap, [fold(decoded)], WORD_FIELDS)[0])
                 literal = counts[folded[n]]
                 if found and (not literal or found >= _KEYBOARD_ODDS * (literal + 1)):
                     chosen[n] = decoded.lower()
@@ -142,7 +153,7 @@ class Speller:
             if not near:
                 continue
             names = [name for name, _, _ in near]
-            df = frequencies(snap, names, _WORD_FIELDS)
+            df = frequencies(snap, names, WORD_FIELDS)
             scored = sorted(
                 (
                     (name, math.log(1 + int(d)) - _EDIT_COST * dist)
@@ -200,7 +211,7 @@ def _segment_syllables(data: SegmentData) -> list[str]:
     found = data.memo.get(("syllables",))
     if found is None:
         words: set[str] = set()
-        for field in _WORD_FIELDS:
+        for field in WORD_FIELDS:
             if field not in data.fields:
                 continue
             number = data.fields.index(field)

@@ -24,6 +24,9 @@ Modules, from disk up:
 - ``columns``: per-document columns of a segment (dates, categories, lengths);
 - ``snapshot``: a list of segments and the index-wide columns built from them;
 - ``scoring``: BM25F as Whoosh computes it, for many terms at once; top k;
+- ``lookup``: where a query's terms are, and their scores in every document
+  or in a few;
+- ``topk``: the first k matches by score, reading only the postings needed;
 - ``executor``: a query plan run on a snapshot (match, score, top k);
 - ``damage``: what reading a damaged index raises.
 """

@@ -32,6 +32,7 @@ import mmap
 import os
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -102,8 +103,9 @@ def _fnv1a(blob: npt.NDArray[np.uint8], starts: Int64s, lengths: Int64s, seeds: 
     return hashes
 
 
+@lru_cache(maxsize=8192)
 def fnv1a(data: bytes) -> int:
-    """FNV-1a (64 bits) of ``data``."""
+    """FNV-1a (64 bits) of ``data`` (remembered: a query's keys recur)."""
     state = _FNV_OFFSET
     for byte in data:
         state = ((state ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
@@ -122,7 +124,7 @@ def _hashed(keys: list[bytes], seed: int) -> tuple[U64, bytes, Int64s]:
 
 def key_hashes(keys: list[bytes]) -> U64:
     """The hash of each key (``term_key``: field, NUL, text) as the file stores it."""
-    if len(keys) < 64:  # a query's keys: quicker one by one than a NumPy step per byte
+    if len(keys) < 2048:  # a query's keys, remembered: quicker than a NumPy step per byte
         return np.array([fnv1a(key) for key in keys], dtype=np.uint64)
     return _hashed(keys, _FNV_OFFSET)[0]
 
@@ -273,6 +275,10 @@ def write(
     fsync_directory(folder or ".")
 
 
+_UNSEEN = -2
+_TERMS_KEPT = 8192  # keys whose term numbers a segment remembers (about 1 MB)
+
+
 class SegmentData:
     """One segment's derived data, read through ``mmap`` (or held in memory)."""
 
@@ -295,6 +301,8 @@ class SegmentData:
         self._keybytes = memoryview(self.keys.data) if len(self.keys) else memoryview(b"")
         # small results computed from the data (a field's BM25F ratios per parameters)
         self.memo: dict[tuple[object, ...], Any] = {}
+        # the term number of keys looked up before (-1: absent): queries repeat words
+        self._terms: dict[bytes, int] = {}
 
     def table(self, field: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]:
         """The distinct ``(frequency, length byte)`` pairs of ``field``, which its
@@ -306,9 +314,25 @@ class SegmentData:
     def find(self, hashes: U64, keys: list[bytes]) -> Int64s:
         """The term number of each key (``term_key``; -1: not in this segment).
 
-        The hash, the field and the key's length are checked for all keys at
-        once; the bytes of each candidate are compared one by one.
+        A key looked up before is answered from memory. For the others, the
+        hash, the field and the key's length are checked for all keys at once;
+        the bytes of each candidate are compared one by one.
         """
+        known = self._terms
+        if len(known) > _TERMS_KEPT:  # forgotten at once: no order to keep for an LRU
+            known.clear()
+        numbers = [known.get(key, _UNSEEN) for key in keys]
+        if _UNSEEN not in numbers:
+            return np.array(numbers, dtype=np.int64)
+        unseen = [n for n, number in enumerate(numbers) if number == _UNSEEN]
+        looked = self._search(hashes[unseen], [keys[n] for n in unseen]).tolist()
+        for n, number in zip(unseen, looked):
+            numbers[n] = number
+            known[keys[n]] = number
+        return np.array(numbers, dtype=np.int64)
+
+    def _search(self, hashes: U64, keys: list[bytes]) -> Int64s:
+        """``find`` in the sorted hashes, for keys not looked up before."""
         found = np.full(len(keys), -1, dtype=np.int64)
         if not len(self.hashes) or not keys:
             return found

@@ -1,0 +1,279 @@
+"""Where a query's terms are in a snapshot, and what they score.
+
+Every term a plan names is looked up once, in every segment at once (one
+sorted-hash search per segment). Matching is boolean masks over documents.
+Scoring every document gathers the postings of all scored terms of a segment
+in one operation, computes each term's few distinct BM25F scores
+(:func:`timkiem.engine.scoring.tf_ratios`) and adds them per document: the
+work grows with the postings read, hardly with the number of terms. Scoring a
+few documents searches each term's postings for them instead
+(:meth:`Lookup.scores_of`). Either way each document's score is the sum of
+its terms' scores in the plan's order, as Whoosh sums them, so scores and tie
+order are Whoosh's.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from timkiem.engine.scoring import BM25Params, Scores, bm25_idf, tf_ratios
+from timkiem.engine.segdata import Int64s, SegmentData, key_hashes, term_key
+from timkiem.engine.snapshot import Mask, Snapshot
+
+Key = tuple[str, str]  # (field, term text)
+Clause = tuple[tuple[Key, ...], ...]  # every group must match; a group matches by any key
+
+
+class Lookup:
+    """Where each term of a query is, in every segment of a snapshot."""
+
+    def __init__(self, snap: Snapshot, keys: list[Key]) -> None:
+        self.snap = snap
+        self.index = {key: n for n, key in enumerate(keys)}
+        raw = [term_key(f, t) for f, t in keys]
+        hashes = key_hashes(raw)
+        # places[s][n]: term number of key n in segment s (-1: absent)
+        self.places = [seg.data.find(hashes, raw) for seg in snap.segments]
+        self.df = np.zeros(len(keys), dtype=np.int64)
+        for seg, places in zip(snap.segments, self.places):
+            present = places >= 0
+            starts = seg.data.post_starts
+            self.df[present] += starts[places[present] + 1] - starts[places[present]]
+
+    def docs_mask(self, keys: tuple[Key, ...] | list[Key]) -> Mask:
+        """The documents holding any of ``keys`` (deleted ones included)."""
+        mask = self.snap.mask()
+        numbers = [self.index[k] for k in keys]
+        for seg, places in zip(self.snap.segments, self.places):
+            # a segment's part of the mask, marked from each term's postings as they lie
+            part = mask[seg.offset : seg.offset + seg.size]
+            starts = seg.data.post_starts
+            for term in places[numbers].tolist():
+                if term >= 0:
+                    part[seg.data.docs[starts[term] : starts[term + 1]]] = True
+        return mask
+
+    def group_masks(self, groups: tuple[tuple[Key, ...], ...]) -> list[Mask]:
+        """For each group of keys, the documents holding any of them."""
+        return [self.docs_mask(group) for group in groups]
+
+    def clause_mask(self, clause: Clause) -> Mask:
+        """The documents matching every group of ``clause``."""
+        result: Mask | None = None
+        for group in clause:
+            docs = self.docs_mask(group)
+            result = docs if result is None else result & docs
+        return result if result is not None else self.snap.mask()
+
+    def frequencies(self, texts: list[str], fields: list[str]) -> dict[str, int]:
+        """How many documents hold each of ``texts`` in any of ``fields`` (summed
+        per field, deleted ones included), for the texts whose keys were looked up."""
+        found: dict[str, int] = {}
+        for text in texts:
+            numbers = [self.index.get((f, text)) for f in fields]
+            if None not in numbers:
+                found[text] = sum(int(self.df[n]) for n in numbers if n is not None)
+        return found
+
+    def postings(self, terms: list[tuple[str, str, float]]) -> int:
+        """How many postings ``terms`` have in the snapshot (deleted documents included)."""
+        return int(sum(int(self.df[self.index[(f, t)]]) for f, t, _ in terms))
+
+    def scores_of(
+        self,
+        docs: npt.NDArray[np.int64],
+        terms: list[tuple[str, str, float]],
+        params: BM25Params,
+        deadline: float | None = None,
+    ) -> tuple[Scores, bool]:
+        """The scores of ``docs`` (ascending) over ``terms``, as :meth:`scores`
+        computes them for every document, and whether time ran out.
+
+        Each term's postings are searched for the documents (``searchsorted``)
+        instead of all being read: for a few documents and common terms, a
+        fraction of the work. Terms are added in the plan's order, so each
+        document's sum is the one :meth:`scores` makes.
+        """
+        snap = self.snap
+        out = np.zeros(len(docs))
+        setup = _TermSetup(self, terms, params)
+        starts = np.searchsorted(docs, [seg.offset for seg in snap.segments] + [snap.size])
+        parts = []  # per segment holding some of docs: what each term needs
+        for n, (seg, places) in enumerate(zip(snap.segments, self.places)):
+            lo, hi = int(starts[n]), int(starts[n + 1])
+            if hi == lo:
+                continue
+            data = seg.data
+            found = places[setup.numbers]
+            ratios, bases, _ = _ratios(data, setup.fields, params, setup.avgfl)
+            parts.append(
+                (
+                    data.docs,
+                    data.codes,
+                    found.tolist(),
+                    data.post_starts[found].tolist(),
+                    data.post_starts[found + 1].tolist(),
+                    ratios,
+                    bases[setup.field_of].tolist(),
+                    (docs[lo:hi] - seg.offset).astype(data.docs.dtype),
+                    out[lo:hi],
+                )
+            )
+        idf, boost = setup.idf.tolist(), setup.boost.tolist()
+        partial = False
+        for i in range(len(terms)):
+            if i and deadline is not None and time.monotonic() > deadline:
+                partial = True
+                break
+            for held, codes, found, firsts, lasts, ratios, base, local, view in parts:
+                if found[i] < 0:
+                    continue
+                lo, hi = firsts[i], lasts[i]
+                at = held[lo:hi].searchsorted(local)
+                np.minimum(at, hi - lo - 1, out=at)
+                at += lo
+                hit = held[at] == local
+                at = at[hit]
+                if len(at):
+                    # (idf * ratio) * boost, the operations of scoring every document
+                    view[hit] += (idf[i] * ratios[codes[at].astype(np.int64) + base[i]]) * boost[i]
+        return out, partial
+
+    def scores(
+        self,
+        terms: list[tuple[str, str, float]],
+        params: BM25Params,
+        deadline: float | None = None,
+    ) -> tuple[Scores, bool]:
+        """Each document's BM25F score over ``terms`` (field, text, boost), and
+        whether time ran out (then only the terms scored by then count, at least one).
+
+        With a deadline, terms are scored in chunks of growing size, the clock
+        read between chunks. Every term's scores are added to the documents'
+        running totals in the plan's order (``np.add.at`` adds in order), so the
+        sums are Whoosh's whatever the chunks.
+        """
+        snap = self.snap
+        total = np.zeros(snap.size)
+        setup = _TermSetup(self, terms, params)
+        numbers, idf, field_of, boost = setup.numbers, setup.idf, setup.field_of, setup.boost
+        fields, avgfl = setup.fields, setup.avgfl
+        done, step, partial = 0, 1 if deadline is not None else len(terms), False
+        while done < len(terms):
+            if done and deadline is not None and time.monotonic() > deadline:
+                partial = True
+                break
+            chunk = slice(done, done + step)
+            for seg, places in zip(snap.segments, self.places):
+                found = places[numbers[chunk]]
+                keep = found >= 0
+                if keep.any():
+                    view = total[seg.offset : seg.offset + seg.size]
+                    _add_scores(seg.data, view, found[keep], field_of[chunk][keep],
+                                idf[chunk][keep], boost[chunk][keep], fields, params, avgfl)
+            done += step
+            step *= 4
+        return total, partial
+
+
+class _TermSetup:
+    """What scoring ``terms`` needs besides postings: fields, average lengths,
+    each term's number in the lookup, idf, field and boost."""
+
+    def __init__(
+        self, lookup: Lookup, terms: list[tuple[str, str, float]], params: BM25Params
+    ) -> None:
+        snap = lookup.snap
+        count = snap.size
+        self.fields = sorted({f for f, _, _ in terms})
+        self.avgfl = {
+            f: (snap.field_length_totals.get(f, 0) / (count or 1)) or 1 for f in self.fields
+        }
+        self.numbers = np.array([lookup.index[(f, t)] for f, t, _ in terms], dtype=np.int64)
+        self.idf = np.array([bm25_idf(int(lookup.df[n]), count) for n in self.numbers.tolist()])
+        self.field_of = np.array([self.fields.index(f) for f, _, _ in terms], dtype=np.int64)
+        self.boost = np.array([w for _, _, w in terms], dtype=np.float64)
+
+
+_BIG_TERM = 512  # postings of a term added on its own (contiguous slices), not batched
+
+
+def _add_scores(
+    data: SegmentData,
+    totals: Scores,
+    terms: Int64s,
+    field_of: Int64s,
+    idf: Scores,
+    boost: Scores,
+    fields: list[str],
+    params: BM25Params,
+    avgfl: dict[str, float],
+) -> None:
+    """Add the scores of a segment's ``terms`` (in order) to ``totals``.
+
+    Each term's score for each of its field's (tf, length) pairs is
+    ``(idf * ratio) * boost``, as Whoosh computes it; its postings read the
+    scores through their codes. Large terms go one by one over contiguous
+    slices; runs of small ones go together through one index array.
+    """
+    ratios, bases, widths = _ratios(data, fields, params, avgfl)
+    t_lo = bases[field_of]
+    t_sizes = widths[field_of]
+    entries = _ranges(t_lo, t_lo + t_sizes)
+    tables = (np.repeat(idf, t_sizes) * ratios[entries]) * np.repeat(boost, t_sizes)
+    t_base = np.cumsum(t_sizes) - t_sizes
+    p_lo, p_hi = data.post_starts[terms], data.post_starts[terms + 1]
+    sizes = p_hi - p_lo
+    big = (sizes >= _BIG_TERM).tolist()
+    n, i = len(big), 0
+    while i < n:
+        if big[i]:
+            lo, hi, tb = int(p_lo[i]), int(p_hi[i]), int(t_base[i])
+            table = tables[tb : tb + int(t_sizes[i])]
+            np.add.at(totals, data.docs[lo:hi], table[data.codes[lo:hi]])
+            i += 1
+            continue
+        j = i + 1
+        while j < n and not big[j]:
+            j += 1
+        postings = _ranges(p_lo[i:j], p_hi[i:j])
+        codes = data.codes[postings].astype(np.int64) + np.repeat(t_base[i:j], sizes[i:j])
+        np.add.at(totals, data.docs[postings], tables[codes])
+        i = j
+
+
+def _ratios(
+    data: SegmentData, fields: list[str], params: BM25Params, avgfl: dict[str, float]
+) -> tuple[Scores, Int64s, Int64s]:
+    """``tf_ratios`` of each of a segment's ``fields`` one after another, where
+    each field's start and how many: kept with the segment for these parameters."""
+    key = (tuple(fields), params, tuple(avgfl[f] for f in fields))
+    found = data.memo.get(key)
+    if found is None:
+        parts = []
+        for name in fields:
+            if name in data.fields:
+                tf, lengths = data.table(name)
+                parts.append(tf_ratios(tf, lengths, params.b_of(name), avgfl[name], params.k1))
+            else:
+                parts.append(np.zeros(0))
+        widths = np.array([len(p) for p in parts], dtype=np.int64)
+        bases = np.cumsum(widths) - widths
+        found = (np.concatenate(parts) if parts else np.zeros(0), bases, widths)
+        if len(data.memo) > 256:  # the average lengths change with every commit
+            data.memo.clear()
+        data.memo[key] = found
+    return found
+
+
+def _ranges(starts: npt.NDArray[Any], ends: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """The concatenation of ``range(s, e)`` for each pair, as one array."""
+    sizes = (ends - starts).astype(np.int64)
+    firsts = np.cumsum(sizes) - sizes
+    found: npt.NDArray[np.int64] = np.arange(int(sizes.sum()), dtype=np.int64)
+    found += np.repeat(starts - firsts, sizes)
+    return found
