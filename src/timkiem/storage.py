@@ -182,6 +182,7 @@ class IndexDirectory:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._current = os.fspath(self.path / CURRENT)  # stat on every request: no Path join
 
     # -- generations -------------------------------------------------------
 
@@ -206,7 +207,7 @@ class IndexDirectory:
     def current_token(self) -> tuple[int, int] | None:
         """A cheap fingerprint of CURRENT that changes when it is replaced."""
         try:
-            st = os.stat(self.path / CURRENT)
+            st = os.stat(self._current)
         except FileNotFoundError:
             return None
         return (st.st_ino, st.st_mtime_ns)
