@@ -38,9 +38,14 @@ def three_segments(settings: Settings, tmp_path: Path) -> Settings:
     return settings
 
 
+@pytest.mark.parametrize("way", ["from a dict of all", "one by one", "many at once"])
 def test_every_term_reads_back_as_whoosh_stores_it(
-    three_segments: Settings, engines: Engines
+    way: str, three_segments: Settings, engines: Engines, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Terms are found in a small segment's dict of all its keys, or searched for
+    by hash (one key at a time, or many at once) in a large one."""
+    if way != "from a dict of all":
+        monkeypatch.setattr(segdata, "_ALL_KEPT", 0)
     engine = engines.open(three_segments)
     snap = engine.snapshot()
     assert len(snap.segments) == 3
@@ -51,11 +56,15 @@ def test_every_term_reads_back_as_whoosh_stores_it(
         expected_terms = 0
         for field in SCORED_FIELDS:
             lengths_of_docs = length_bytes(leaf, field)  # as Whoosh stores them
-            for btext in leaf.lexicon(field):
+            texts = list(leaf.lexicon(field))
+            keys = [segdata.term_key(field, btext.decode("utf-8")) for btext in texts]
+            if way == "many at once":
+                places = data.find(segdata.key_hashes(keys), keys).tolist()
+            else:
+                places = [int(data.find(segdata.key_hashes([k]), [k])[0]) for k in keys]
+            for btext, place in zip(texts, places):
                 expected_terms += 1
                 ids, weights = read_postings(leaf, field, btext)
-                key = segdata.term_key(field, btext.decode("utf-8"))
-                place = int(data.find(segdata.key_hashes([key]), [key])[0])
                 assert place >= 0, (field, btext)
                 lo, hi = int(data.post_starts[place]), int(data.post_starts[place + 1])
                 assert data.docs[lo:hi].tolist() == ids.tolist()
@@ -66,8 +75,9 @@ def test_every_term_reads_back_as_whoosh_stores_it(
                 checked += 1
         assert len(data.hashes) == expected_terms  # no term more, none less
     assert checked > 1000
-    absent = segdata.term_key("body_f", "khongcotu")
-    assert snap.segments[0].data.find(segdata.key_hashes([absent]), [absent]).tolist() == [-1]
+    absent = [segdata.term_key(f, "khongcotu") for f in ("body_f", "nofield", "title_a")]
+    found = snap.segments[0].data.find(segdata.key_hashes(absent), absent).tolist()
+    assert found == [-1, -1, -1]
 
 
 def test_a_commit_reuses_the_data_of_the_segments_it_keeps(

@@ -276,6 +276,8 @@ def write(
 
 
 _UNSEEN = -2
+_ALL_KEPT = 4096  # a segment of at most this many terms keeps them all in a dict
+_ONE_BY_ONE = 8  # keys searched for one at a time below this many (NumPy calls cost)
 _TERMS_KEPT = 8192  # keys whose term numbers a segment remembers (about 1 MB)
 
 
@@ -303,6 +305,7 @@ class SegmentData:
         self.memo: dict[tuple[object, ...], Any] = {}
         # the term number of keys looked up before (-1: absent): queries repeat words
         self._terms: dict[bytes, int] = {}
+        self._all_terms: dict[bytes, int] | None = None  # every key, for a small segment
 
     def table(self, field: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]:
         """The distinct ``(frequency, length byte)`` pairs of ``field``, which its
@@ -318,6 +321,11 @@ class SegmentData:
         hash, the field and the key's length are checked for all keys at once;
         the bytes of each candidate are compared one by one.
         """
+        if len(self.key_starts) <= _ALL_KEPT:  # a small segment: every key in a dict
+            if self._all_terms is None:
+                self._all_terms = self._every_term()
+            every = self._all_terms
+            return np.array([every.get(key, -1) for key in keys], dtype=np.int64)
         known = self._terms
         if len(known) > _TERMS_KEPT:  # forgotten at once: no order to keep for an LRU
             known.clear()
@@ -331,10 +339,25 @@ class SegmentData:
             known[keys[n]] = number
         return np.array(numbers, dtype=np.int64)
 
+    def _every_term(self) -> dict[bytes, int]:
+        """Each key of the segment and its term number."""
+        starts = self.key_starts.tolist()
+        keybytes = bytes(self._keybytes)
+        every: dict[bytes, int] = {}
+        for number, field in enumerate(self.fields):
+            prefix = field.encode("utf-8") + b"\x00"
+            for term in range(self.field_starts[number], self.field_starts[number + 1]):
+                every[prefix + keybytes[starts[term] : starts[term + 1]]] = term
+        return every
+
     def _search(self, hashes: U64, keys: list[bytes]) -> Int64s:
         """``find`` in the sorted hashes, for keys not looked up before."""
         found = np.full(len(keys), -1, dtype=np.int64)
         if not len(self.hashes) or not keys:
+            return found
+        if len(keys) <= _ONE_BY_ONE:
+            for n, (hashed, key) in enumerate(zip(hashes.tolist(), keys)):
+                found[n] = self._search_one(hashed, key)
             return found
         table = self.hashes
         places = np.searchsorted(table, hashes, side="left")
@@ -360,6 +383,15 @@ class SegmentData:
             elif int(places[i]) + 1 < len(table) and table[int(places[i]) + 1] == hashes[i]:
                 found[i] = self._find_among_equal(int(places[i]), numbers[n], parts[n][2])
         return found
+
+    def _search_one(self, hashed: int, key: bytes) -> int:
+        """``_search`` for one key (fewer NumPy calls than for many)."""
+        field, _, text = key.partition(b"\x00")
+        number = self._field_number.get(field.decode("utf-8", "replace"), -1)
+        place = int(self.hashes.searchsorted(np.uint64(hashed)))
+        if number < 0 or place >= len(self.hashes) or int(self.hashes[place]) != hashed:
+            return -1
+        return self._find_among_equal(place, number, text)
 
     def _find_among_equal(self, place: int, number: int, text: bytes) -> int:
         """The term among the entries of one hash (two keys of one hash: rare)."""
