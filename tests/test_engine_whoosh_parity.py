@@ -15,6 +15,7 @@ from whoosh import query as wq
 from conftest import EXAMPLES, Engines, write_jsonl
 from timkiem.analysis import fold
 from timkiem.config import Settings
+from timkiem.engine import lookup as lookup_module
 from timkiem.engine import topk
 from timkiem.engine.executor import Filters, QueryPlan, execute
 from timkiem.engine.lookup import Lookup
@@ -147,9 +148,17 @@ def test_same_as_whoosh_whichever_way_documents_are_scored(
     assert used[way] > 30 and used["sparse" if way == "dense" else "dense"] == 0
 
 
+@pytest.mark.parametrize("big_term", [1, 10**9])
 def test_scores_of_a_few_documents_are_those_of_every_document_bit_for_bit(
-    exact: Settings, tmp_path: Path, engines: Engines
+    big_term: int,
+    exact: Settings,
+    tmp_path: Path,
+    engines: Engines,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Three ways to the same floats: a few documents searched for in each
+    term's postings, every term's postings on their own (through a table of
+    its scores or posting by posting), all terms' postings together."""
     records = [json.loads(line) for line in EXAMPLES.read_text("utf-8").splitlines()]
     indexer = Indexer(exact)
     for part in range(3):
@@ -163,7 +172,9 @@ def test_scores_of_a_few_documents_are_those_of_every_document_bit_for_bit(
         if not plan.scored:
             continue
         lookup = Lookup(snap, plan.keys())
-        every, _ = lookup.scores(list(plan.scored), plan.params)
+        with monkeypatch.context() as patch:
+            patch.setattr(lookup_module, "_BIG_TERM", big_term)
+            every, _ = lookup.scores(list(plan.scored), plan.params)
         docs = np.array(sorted(rng.sample(range(snap.size), min(snap.size, 25))), dtype=np.int64)
         few, partial = lookup.scores_of(docs, list(plan.scored), plan.params)
         assert not partial

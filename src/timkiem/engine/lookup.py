@@ -215,34 +215,40 @@ def _add_scores(
 ) -> None:
     """Add the scores of a segment's ``terms`` (in order) to ``totals``.
 
-    Each term's score for each of its field's (tf, length) pairs is
-    ``(idf * ratio) * boost``, as Whoosh computes it; its postings read the
-    scores through their codes. Large terms go one by one over contiguous
-    slices; runs of small ones go together through one index array.
+    A term's score in a document is ``(idf * ratio) * boost``, as Whoosh
+    computes it, the ratio read through the posting's code. A large term goes
+    on its own over a contiguous slice of postings, through a table of its
+    scores for each of its field's (tf, length) pairs when that table is
+    smaller than its postings; runs of small terms go together through one
+    index array, scored posting by posting (a field may have thousands of
+    pairs and a small term a few postings). Either way the floats are the same.
     """
     ratios, bases, widths = _ratios(data, fields, params, avgfl)
-    t_lo = bases[field_of]
-    t_sizes = widths[field_of]
-    entries = _ranges(t_lo, t_lo + t_sizes)
-    tables = (np.repeat(idf, t_sizes) * ratios[entries]) * np.repeat(boost, t_sizes)
-    t_base = np.cumsum(t_sizes) - t_sizes
     p_lo, p_hi = data.post_starts[terms], data.post_starts[terms + 1]
     sizes = p_hi - p_lo
+    base = bases[field_of]
     big = (sizes >= _BIG_TERM).tolist()
     n, i = len(big), 0
     while i < n:
         if big[i]:
-            lo, hi, tb = int(p_lo[i]), int(p_hi[i]), int(t_base[i])
-            table = tables[tb : tb + int(t_sizes[i])]
-            np.add.at(totals, data.docs[lo:hi], table[data.codes[lo:hi]])
+            lo, hi, b = int(p_lo[i]), int(p_hi[i]), int(base[i])
+            width = int(widths[field_of[i]])
+            if width < hi - lo:
+                table = (idf[i] * ratios[b : b + width]) * boost[i]
+                np.add.at(totals, data.docs[lo:hi], table[data.codes[lo:hi]])
+            else:
+                found = ratios[data.codes[lo:hi].astype(np.int64) + b]
+                np.add.at(totals, data.docs[lo:hi], (idf[i] * found) * boost[i])
             i += 1
             continue
         j = i + 1
         while j < n and not big[j]:
             j += 1
         postings = _ranges(p_lo[i:j], p_hi[i:j])
-        codes = data.codes[postings].astype(np.int64) + np.repeat(t_base[i:j], sizes[i:j])
-        np.add.at(totals, data.docs[postings], tables[codes])
+        counts = sizes[i:j]
+        codes = data.codes[postings].astype(np.int64) + np.repeat(base[i:j], counts)
+        found = (np.repeat(idf[i:j], counts) * ratios[codes]) * np.repeat(boost[i:j], counts)
+        np.add.at(totals, data.docs[postings], found)
         i = j
 
 
