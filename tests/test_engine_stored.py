@@ -1,4 +1,4 @@
-"""Stored records read from the segments' mapped columns equal Whoosh's
+"""Stored records read from the segments' column files equal Whoosh's
 ``stored_fields``, and a damaged column is reported, never read wrong."""
 
 from __future__ import annotations

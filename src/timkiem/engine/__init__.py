@@ -26,7 +26,7 @@ Modules, from disk up:
 - ``segwriter``: the segment writers (one process or several);
 - ``segdata``: each segment's derived data file (term postings and score codes);
 - ``columns``: per-document columns of a segment (dates, categories, lengths);
-- ``stored``: a segment's stored fields, read from its mapped column file;
+- ``stored``: a segment's stored fields, read from its column file without a lock;
 - ``snapshot``: a list of segments and the index-wide columns built from them;
 - ``scoring``: BM25F as Whoosh computes it, for many terms at once; top k;
 - ``executor``: a query plan run on a snapshot (match, score, top k);

@@ -1,13 +1,13 @@
 """A snapshot of the index: its segments' data, and the columns derived from them.
 
 A snapshot is a list of segments. What is derived from one segment (its
-term data file, its dates and categories, its stored-fields column mapped
-into memory) is read once per process and kept
-in a :class:`SegmentStore` by segment, so a commit that adds one small segment
-only reads that segment: every other segment's data is the same object in the
-old snapshot and the new one. What is index-wide (the live-document mask, the
-date order, facet codes, document and field-length totals) is assembled from
-the segments with a few NumPy passes when a snapshot opens.
+term data file, its dates and categories, its open stored-fields column) is
+read once per process and kept in a :class:`SegmentStore` by segment, so a
+commit that adds one small segment only reads that segment: every other
+segment's data is the same object in the old snapshot and the new one. What
+is index-wide (the live-document mask, the date order, facet codes, document
+and field-length totals) is assembled from the segments with a few NumPy
+passes when a snapshot opens.
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ class Snapshot:
     def record(self, docnum: int) -> dict[str, Any]:
         """The stored record of a document (the JSON object it was ingested as).
 
-        Read from the segment's mapped column without ``lock``; a damaged
+        Read from the segment's column file without ``lock``; a damaged
         column raises ``StoredDataError``.
         """
         if not 0 <= docnum < self.size:
