@@ -3,8 +3,8 @@
 Tied to whoosh-reloaded 2.7.5 (``>=2.7.5,<2.8`` in ``pyproject.toml``): it
 writes W3 segments itself, reads W3 posting blocks and column files (stored
 fields included) directly, and reproduces ``whoosh.scoring.BM25F`` operation
-for operation. The tests
-that pin it to Whoosh's own behaviour, to run on any upgrade:
+for operation. The tests that pin it to Whoosh's own behaviour, to run on any
+upgrade:
 
 - ``tests/test_engine_segwriter.py``: segments written here read back in
   Whoosh exactly as Whoosh's own writer's (terms, postings, lengths, stats);
