@@ -72,6 +72,7 @@ DAMAGES: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "postings corrupted": (".pst", _scramble, "cannot read the segment"),
     "terms corrupted": (".trm", _scramble, "cannot read the segment"),
     "stored records corrupted": ("_stored.col", _scramble, "cannot read the segment"),
+    "stored records truncated": ("_stored.col", _truncate, "_stored.col is"),
     "dates corrupted": (".timestamp.col", _scramble, "cannot read the segment"),
     "table of contents truncated": (".toc", _truncate, "is damaged"),
 }

@@ -2,7 +2,8 @@
 indexed terms in agreement, ids unique, dates and categories as stored.
 
 Per segment of the live generation: its Whoosh files are read (every stored
-record, the date and category columns), its term data file
+record, as search reads it: :mod:`timkiem.engine.stored`; the date and
+category columns), its term data file
 (:mod:`timkiem.engine.segdata`) is opened and its CRC-32 verified, and the
 stored records are analysed again: each term a record's title and body give
 must be in the segment's term data with that document among its postings.
@@ -21,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from timkiem.config import Settings
-from timkiem.engine import segdata
+from timkiem.engine import segdata, stored
 from timkiem.engine.blocks import read_postings
 from timkiem.engine.columns import NO_DATE, SegmentColumns
 from timkiem.engine.segdata import SegmentData, SegmentDataError
+from timkiem.engine.stored import StoredColumn
 from timkiem.errors import RecordError, TimkiemError
 from timkiem.records import parse_article
 from timkiem.schema import SCORED_FIELDS
@@ -126,6 +128,8 @@ def _check_segment(
         )
         data = None
     columns = SegmentColumns(leaf)
+    column_path = stored.column_path(folder, leaf.segment())
+    column = None if column_path is None else StoredColumn(column_path, count)
     live = list(_live_docs(leaf))
     terms: set[tuple[bytes, int]] = set()
     step = 1 if full or len(live) <= DEFAULT_SAMPLE else len(live) / DEFAULT_SAMPLE
@@ -133,7 +137,7 @@ def _check_segment(
     for number in live:
         report.articles += 1
         label = f"{where} document {number}"
-        fields = leaf.stored_fields(number)
+        fields = leaf.stored_fields(number) if column is None else column.fields(number)
         record = _record(fields, label, report)
         if record is None:
             continue

@@ -18,7 +18,6 @@ out, the unchecked candidates are kept and the response says ``partial``.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, replace
@@ -31,7 +30,7 @@ from timkiem.engine.snapshot import Mask, Snapshot
 from timkiem.query import ParsedQuery, Word
 from timkiem.schema import TEXT_FIELDS, accented_field
 
-_BATCH = 64  # documents read under the snapshot's lock at a time, between clock reads
+_BATCH = 64  # documents read between clock reads
 _WORD = r"[^\W_]"
 
 
@@ -76,11 +75,8 @@ class ExactPhrases:
         for start in range(0, len(docs), _BATCH):
             if deadline is not None and start and time.monotonic() > deadline:
                 return kept, False  # the unchecked rest stays
-            batch = docs[start : start + _BATCH]
-            with snap.lock:
-                stored = [snap.searcher.stored_fields(doc)["record"] for doc in batch]
-            for doc, raw in zip(batch, stored):
-                if not self.holds(json.loads(raw)):
+            for doc in docs[start : start + _BATCH]:
+                if not self.holds(snap.record(doc)):
                     kept[doc] = False
         return kept, True
 

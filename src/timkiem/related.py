@@ -25,7 +25,7 @@ from timkiem.engine.snapshot import Snapshot
 from timkiem.errors import ArticleNotFound, InvalidParameter
 from timkiem.ranking import Ranking, bm25_params
 from timkiem.request import SearchRequest, validate
-from timkiem.results import stored_record, summary
+from timkiem.results import summary
 from timkiem.schema import TEXT_FIELDS, folded_field, pair_field
 
 DEFAULT_LIMIT = 5
@@ -193,7 +193,7 @@ def related(
         docnum = snap.searcher.document_number(id=request.article_id)
     if docnum is None:
         raise ArticleNotFound(request.article_id)
-    own, body = profile(stored_record(snap, docnum))
+    own, body = profile(snap.record(docnum))
     plan, lookup = build_related_plan(snap, term_counts(own.title, body, ranking), ranking)
     filters = Filters(valid.start, valid.end, valid.categories)
     hits: list[dict[str, Any]] = []
@@ -217,7 +217,7 @@ def related(
             if doc in seen or len(hits) == request.limit:
                 continue
             seen.add(doc)
-            record = stored_record(snap, doc)
+            record = snap.record(doc)
             other, _ = profile(record)
             if any(near_duplicate(other, one) for one in kept):
                 continue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -11,17 +10,9 @@ from timkiem.engine.snapshot import Members, Snapshot
 from timkiem.snippets import make_snippet
 
 
-def stored_record(snap: Snapshot, docnum: int) -> dict[str, Any]:
-    """The stored record of a document, as ingested."""
-    with snap.lock:
-        stored = snap.searcher.stored_fields(docnum)
-    record: dict[str, Any] = json.loads(stored["record"])
-    return record
-
-
 def hit(snap: Snapshot, docnum: int, score: float | None, terms: set[str]) -> dict[str, Any]:
     """One result: the record's fields, its score and a snippet marking ``terms``."""
-    record = stored_record(snap, docnum)
+    record = snap.record(docnum)
     found = summary(record, score)
     found["snippet"] = make_snippet(record.get("body") or record.get("title") or "", terms)
     return found

@@ -39,7 +39,7 @@ from timkiem.query import ParsedQuery
 from timkiem.ranking import RANKING, Ranking, weighting
 from timkiem.related import RelatedRequest, related, validate_related
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
-from timkiem.results import applied_categories, by_count, facets, hit, stored_record
+from timkiem.results import applied_categories, by_count, facets, hit
 from timkiem.schema import SCORED_FIELDS
 from timkiem.spelling import SPELLING, WORD_FIELDS, Speller
 from timkiem.storage import IndexDirectory
@@ -293,7 +293,7 @@ class SearchEngine:
                 docnum = snap.searcher.document_number(id=article_id)
             if docnum is None:
                 raise ArticleNotFound(article_id)
-            return stored_record(snap, docnum)
+            return snap.record(docnum)
 
     def related(self, request: RelatedRequest) -> dict[str, Any]:
         """The articles most like one article (``timkiem.related``)."""

@@ -7,6 +7,7 @@ import struct
 import zlib
 
 from timkiem.engine.segdata import SegmentDataError
+from timkiem.engine.stored import StoredDataError
 
 # What Whoosh raises reading damaged files (it also raises bare ``Exception``).
 DAMAGE = (
@@ -17,6 +18,7 @@ DAMAGE = (
     zlib.error,
     pickle.UnpicklingError,
     SegmentDataError,
+    StoredDataError,
 )
 
 

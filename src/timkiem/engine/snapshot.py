@@ -1,18 +1,20 @@
 """A snapshot of the index: its segments' data, and the columns derived from them.
 
 A snapshot is a list of segments. What is derived from one segment (its
-term data file, its dates and categories) is read once per process and kept
-in a :class:`SegmentStore` by segment, so a commit that adds one small segment
-only reads that segment: every other segment's data is the same object in the
-old snapshot and the new one. What is index-wide (the live-document mask, the
-date order, facet codes, document and field-length totals) is assembled from
-the segments with a few NumPy passes when a snapshot opens.
+term data file, its dates and categories, its open stored-fields column) is
+read once per process and kept in a :class:`SegmentStore` by segment, so a
+commit that adds one small segment only reads that segment: every other
+segment's data is the same object in the old snapshot and the new one. What
+is index-wide (the live-document mask, the date order, facet codes, document
+and field-length totals) is assembled from the segments with a few NumPy
+passes when a snapshot opens.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,12 +25,14 @@ from whoosh.searching import Searcher
 
 from timkiem.analysis import folded_words
 from timkiem.dates import VIETNAM, from_timestamp
-from timkiem.engine import phrases, segdata
+from timkiem.engine import phrases, segdata, stored
 from timkiem.engine.columns import NO_DATE, SegmentColumns
 from timkiem.engine.phrases import PhraseData
 from timkiem.engine.segdata import SegmentData, SegmentDataError, concat
+from timkiem.engine.stored import StoredColumn
 
 Mask = npt.NDArray[np.bool_]
+Derived = tuple[SegmentData, SegmentColumns, StoredColumn | None]
 Members = npt.NDArray[np.intp]  # document numbers, ascending
 
 log = logging.getLogger("timkiem.engine")
@@ -46,6 +50,7 @@ class SegmentView:
     segment_id: str
     data: SegmentData
     columns: SegmentColumns
+    stored: StoredColumn | None  # None: read through Whoosh (a compound segment)
     offset: int
     size: int
     deleted: frozenset[int]
@@ -57,16 +62,17 @@ class SegmentStore:
 
     ``fields`` are the text fields whose terms the data holds. A segment whose
     data file is missing or damaged has its data rebuilt from its Whoosh files
-    (slowly), kept in memory, and logged.
+    (slowly), kept in memory, and logged. A damaged stored-fields column
+    raises ``StoredDataError``: it is the segment's own data.
     """
 
     def __init__(self, fields: list[str]) -> None:
         self.fields = fields
-        self._open: dict[tuple[str, str], tuple[SegmentData, SegmentColumns]] = {}
+        self._open: dict[tuple[str, str], Derived] = {}
         self._phrases: dict[tuple[str, str], PhraseData] = {}
         self._lock = threading.Lock()
 
-    def get(self, folder: str, leaf: Any) -> tuple[SegmentData, SegmentColumns]:
+    def get(self, folder: str, leaf: Any) -> Derived:
         segment_id = leaf.segment().segment_id()
         key = (folder, segment_id)
         with self._lock:
@@ -85,7 +91,9 @@ class SegmentStore:
                 segment_id,
             )
             data = segdata.from_reader(leaf, segment_id, self.fields)
-        found = (data, SegmentColumns(leaf))
+        column_path = stored.column_path(folder, leaf.segment())
+        column = None if column_path is None else StoredColumn(column_path, count)
+        found = (data, SegmentColumns(leaf), column)
         with self._lock:
             self._open[key] = found
         return found
@@ -122,7 +130,8 @@ class Snapshot:
     """A searcher over one index state, and the columns derived from it.
 
     Whoosh's reader is not safe for concurrent file reads: ``lock`` guards
-    them; the arrays here are read-only and shared by request threads.
+    them (:meth:`record` needs none); the arrays here are read-only and shared
+    by request threads.
     """
 
     def __init__(
@@ -151,13 +160,14 @@ class Snapshot:
         self._leaves = [leaf for leaf, _ in leaves]
         self._phrases: list[PhraseData] | None = None
         for leaf, offset in leaves:
-            data, columns = store.get(folder, leaf)
+            data, columns, column = store.get(folder, leaf)
             segment = leaf.segment()
             self.segments.append(
                 SegmentView(
                     segment.segment_id(),
                     data,
                     columns,
+                    column,
                     offset,
                     leaf.doc_count_all(),
                     frozenset(segment.deleted_docs()),
@@ -165,6 +175,7 @@ class Snapshot:
                 )
             )
         self.size = sum(s.size for s in self.segments)
+        self._offsets = [s.offset for s in self.segments]
         self.doc_count = reader.doc_count()
         self.field_length_totals = {
             name: sum(s.field_lengths[name] for s in self.segments) for name in store.fields
@@ -206,6 +217,24 @@ class Snapshot:
                 found = [self._store.phrases(self.folder, leaf) for leaf in self._leaves]
             self._phrases = found
         return found
+
+    def record(self, docnum: int) -> dict[str, Any]:
+        """The stored record of a document (the JSON object it was ingested as).
+
+        Read from the segment's column file without ``lock``; a damaged
+        column raises ``StoredDataError``.
+        """
+        if not 0 <= docnum < self.size:
+            raise IndexError(f"document {docnum} of {self.size}")
+        number = bisect_right(self._offsets, docnum) - 1
+        segment = self.segments[number]
+        local = docnum - segment.offset
+        if segment.stored is None:
+            with self.lock:
+                fields = self._leaves[number].stored_fields(local)
+        else:
+            fields = segment.stored.fields(local)
+        return stored.record_of(fields, f"document {local} of segment {segment.segment_id}")
 
     def mask(self, docs: npt.NDArray[Any] | None = None) -> Mask:
         """A mask of the documents ``docs`` (none if None)."""
