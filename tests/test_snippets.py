@@ -135,6 +135,30 @@ _TERM = st.one_of(
 )
 
 
+def test_a_term_found_very_often_inside_another_does_not_hide_its_own_matches() -> None:
+    # each block: one match of the long term, then one of "an" of its own; "an" is
+    # found 11 times a block, so more often than one term's matches are first sought
+    text = ("an " * 10 + "x an x ") * 300
+    terms = frozenset({"an", " ".join(["an"] * 10)})
+    assert find_matches(text, terms) == _reference(text, terms)
+    assert len(find_matches(text, terms)) > MAX_STARTS
+
+
+def test_a_term_may_overlap_itself() -> None:
+    for times in (1, 10):  # sought with str.find, then with a compiled pattern
+        text = "x ha ha ha " * times
+        terms = frozenset({"x ha", "ha ha"})
+        assert find_matches(text, terms)[:2] == [(0, 4, "x ha"), (5, 10, "ha ha")]
+        assert find_matches(text, terms) == _reference(text, terms)
+
+
+def test_letters_folded_otherwise_in_context_are_folded_syllable_by_syllable() -> None:
+    # the index lower-cases "ΟΔΟΣ" alone (a final "ς") and "İ" to "i" and a combining dot
+    text = "ΟΔΟΣ.Α İstanbul uy-ban, uy ban"
+    terms = frozenset({"οδος", fold(canonical("İstanbul")), "stanbul", "uy ban"})
+    assert find_matches(text, terms) == [(0, 4, "οδος"), (7, 15, "i̇stanbul"), (24, 30, "uy ban")]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     words=st.lists(st.sampled_from(_WORDS), min_size=1, max_size=40),
