@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,24 @@ def test_control_characters_of_the_text_stay_escaped_around_the_marks() -> None:
     assert make_snippet(text, ["cong", "doan"]) == (
         "a\0b\1 &lt;<mark>công</mark>&gt; <mark>đoàn</mark>"
     )
+
+
+def test_the_fold_table_knows_every_letter_folded_otherwise_in_its_syllable() -> None:
+    # over every code point, as this Python's Unicode data has them (a new version may
+    # add some): letters and digits whose lower case or NFC depends on their neighbours
+    everything = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    decomposed = unicodedata.normalize("NFD", "\0".join(everything)).split("\0")
+    tails = {c for part in decomposed for c in part[1:]}
+    expected = {0x130, 0x3A3} | {
+        ord(c)
+        for run in TOKEN_PATTERN.finditer(everything)
+        for c in run.group()
+        if c in tails or unicodedata.combining(c) or unicodedata.normalize("NFC", c) != c
+    }
+    table, _ = snippets._fold_tables()
+    assert set(np.flatnonzero(table == 0xFFFF).tolist()) - {0xFFFF} == expected
+    beyond = everything[len(table) :]
+    assert beyond.lower() == beyond and unicodedata.normalize("NFD", beyond) == beyond
 
 
 def _reference(text: str, terms: frozenset[str]) -> list[Span]:

@@ -9,13 +9,14 @@ taken.
 
 Folding one character at a time gives the same letters for almost every text,
 so the whole text is folded by one NumPy table look-up (lower case and accents
-at once; every character keeps its place), and each term's pattern (the term
-between syllable look-arounds, a literal the regex engine finds quickly) is
-compiled once and cached: terms recur across queries far more than whole
-queries do. A text holding a character that folds otherwise inside its
-syllable ("İ", whose lower case is two characters, "Σ", whose lower case
-depends on the next letter, and the few letters that NFC changes) is folded
-syllable by syllable instead.
+at once; every character keeps its place) and the terms are sought in it: with
+str.find and a check of the characters around, or, for a term found often,
+with a pattern (the term between syllable look-arounds, a literal the regex
+engine finds quickly) compiled once and kept, as terms recur across queries
+far more than whole queries do. A text holding a character that folds
+otherwise inside its syllable ("İ", whose lower case is two characters, "Σ",
+whose lower case depends on the next letter, and the few letters and digits
+that NFC may change) is folded syllable by syllable instead.
 """
 
 from __future__ import annotations
@@ -52,20 +53,25 @@ def _fold_tables() -> tuple[np.ndarray, np.ndarray]:
     chars = np.arange(_TABLE_SIZE, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
     lowered = chars.replace("\u0130", "\0").replace("\u03a3", "\0").lower()
     table = np.frombuffer(fold(lowered).encode("utf-32-le", "surrogatepass"), "<u4").copy()
-    # NFC of a syllable changes a letter that NFC changes alone, one that joins the
-    # letter before it (it follows the first character of a decomposition), and one
-    # that is reordered (a combining class)
-    tails = {
-        c for part in unicodedata.normalize("NFD", "\0".join(chars)).split("\0") for c in part[1:]
-    }
-    otherwise = [0x130, 0x3A3, 0xFFFF] + [
-        ord(c)
-        for run in TOKEN_PATTERN.finditer(chars)
-        for c in run.group()
-        if c in tails or unicodedata.combining(c) or unicodedata.normalize("NFC", c) != c
-    ]
-    table[otherwise] = _OTHERWISE
+    table[_nfc_may_change(chars)] = _OTHERWISE
+    table[[0x130, 0x3A3, _OTHERWISE]] = _OTHERWISE
     return table, table[:0x10000].astype("<u2")
+
+
+def _nfc_may_change(chars: str) -> list[int]:
+    """The letters and digits among ``chars`` that NFC may change inside a syllable:
+    those it changes alone, and those that may join the letter before them (the
+    second of a decomposition, a Hangul vowel or final consonant)."""
+    found = [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]
+    for char, mapping in zip(chars, map(unicodedata.decomposition, chars)):
+        if not mapping or mapping[0] == "<":  # none, or not a canonical one
+            continue
+        if char.isalnum() and unicodedata.normalize("NFC", char) != char:
+            found.append(ord(char))
+        parts = mapping.split()
+        if len(parts) == 2 and chr(int(parts[1], 16)).isalnum():
+            found.append(int(parts[1], 16))
+    return found
 
 
 def _folded(text: str) -> str | None:
@@ -126,6 +132,7 @@ def _term_spans(folded: str, term: str, limit: int | None) -> list[tuple[int, in
 
 
 def _found(folded: str, term: str, limit: int | None) -> list[tuple[int, int, str]]:
+    """:func:`_term_spans` by str.find, every start tried (so overlapping ones too)."""
     spans: list[tuple[int, int, str]] = []
     size, find = len(term), folded.find
     start = find(term)
