@@ -225,31 +225,28 @@ def _best_window(spans: list[Span]) -> int:
     width = SNIPPET_CHARS - LEAD_CHARS
     if spans[-1][1] <= spans[0][0] + width:
         return 0  # the first window holds them all
-    ids: dict[str, int] = {}
-    words = [ids.setdefault(word, len(ids)) for _, _, word in spans]
-    ends = [end for _, end, _ in spans]
-    counts = [0] * len(ids)
-    best, best_count, distinct = 0, 0, 0
+    every = len({word for _, _, word in spans})
+    counts: dict[str, int] = {}
+    best, best_count = 0, 0
     size, end = len(spans), 0  # spans[i:end] are in the window of span i
     for i in range(min(size, MAX_STARTS)):
         if end < i:
             end = i
         limit = spans[i][0] + width
-        while end < size and ends[end] <= limit:
-            word = words[end]
-            if not counts[word]:
-                distinct += 1
-            counts[word] += 1
+        while end < size and spans[end][1] <= limit:
+            word = spans[end][2]
+            counts[word] = counts.get(word, 0) + 1
             end += 1
-        if distinct > best_count:
-            best, best_count = i, distinct
-            if distinct == len(ids):
+        if len(counts) > best_count:
+            best, best_count = i, len(counts)
+            if best_count == every:
                 break
         if end > i:  # span i leaves the window
-            word = words[i]
-            counts[word] -= 1
-            if not counts[word]:
-                distinct -= 1
+            word = spans[i][2]
+            if counts[word] == 1:
+                del counts[word]
+            else:
+                counts[word] -= 1
     return best
 
 
