@@ -41,6 +41,7 @@ from timkiem.related import RelatedRequest, related, validate_related
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import applied_categories, by_count, facets, hit
 from timkiem.schema import SCORED_FIELDS
+from timkiem.snippets import prepare as prepare_snippets
 from timkiem.spelling import SPELLING, WORD_FIELDS, Speller
 from timkiem.storage import IndexDirectory
 from timkiem.suggest import complete
@@ -330,6 +331,12 @@ class SearchEngine:
             "generation": snap.generation,
             "index": str(self.directory.path),
         }
+
+    def prepare(self) -> None:
+        """Open the index and build what the first requests would otherwise wait
+        for, before a server starts answering."""
+        self.health()
+        prepare_snippets()
 
     def health(self) -> dict[str, Any]:
         """Whether the index can answer; never raises for a broken index."""

@@ -45,6 +45,11 @@ _OTHERWISE = 0xFFFF  # the table's mark for a character folded syllable by sylla
 Span = tuple[int, int, str]
 
 
+def prepare() -> None:
+    """Build the folding table now rather than on a server's first snippet."""
+    _fold_tables()
+
+
 @cache
 def _fold_tables() -> tuple[np.ndarray, np.ndarray]:
     """What each character below ``_TABLE_SIZE`` folds to, as UTF-32 and as UTF-16
