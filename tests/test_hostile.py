@@ -259,4 +259,5 @@ def test_made_up_words_do_not_grow_the_caches(many: Path, engines: Engines) -> N
     assert [id(s.data) for s in snap.segments] == segments  # nothing is read or kept per term
     # the term numbers a segment remembers are forgotten past a bound
     assert all(len(s.data._terms) <= segdata._TERMS_KEPT + 64 for s in snap.segments)
+    assert len(segdata._HASHES) <= segdata._HASHES_KEPT + 64  # and the keys' hashes
     assert len(engine._results) <= 50  # the result cache keeps its size

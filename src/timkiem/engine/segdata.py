@@ -32,7 +32,6 @@ import mmap
 import os
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -80,6 +79,9 @@ def term_key(field: str, text: str) -> bytes:
 
 
 _FNV_OFFSET = 0xCBF29CE484222325
+_HASHES: dict[bytes, int] = {}  # the hashes of keys queries asked for
+_HASHES_KEPT = 8192
+_HASHED_TOGETHER = 32  # keys hashed by one NumPy pass from this many (a step per byte)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
@@ -103,9 +105,8 @@ def _fnv1a(blob: npt.NDArray[np.uint8], starts: Int64s, lengths: Int64s, seeds: 
     return hashes
 
 
-@lru_cache(maxsize=8192)
 def fnv1a(data: bytes) -> int:
-    """FNV-1a (64 bits) of ``data`` (remembered: a query's keys recur)."""
+    """FNV-1a (64 bits) of ``data``."""
     state = _FNV_OFFSET
     for byte in data:
         state = ((state ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
@@ -123,10 +124,28 @@ def _hashed(keys: list[bytes], seed: int) -> tuple[U64, bytes, Int64s]:
 
 
 def key_hashes(keys: list[bytes]) -> U64:
-    """The hash of each key (``term_key``: field, NUL, text) as the file stores it."""
-    if len(keys) < 2048:  # a query's keys, remembered: quicker than a NumPy step per byte
-        return np.array([fnv1a(key) for key in keys], dtype=np.uint64)
-    return _hashed(keys, _FNV_OFFSET)[0]
+    """The hash of each key (``term_key``: field, NUL, text) as the file stores it.
+
+    A query's keys are remembered (its words recur in other queries); those
+    not seen before are hashed one by one when few, with NumPy when many.
+    """
+    if len(keys) >= _HASHES_KEPT:  # a whole lexicon: nothing to remember
+        return _hashed(keys, _FNV_OFFSET)[0]
+    known = _HASHES
+    found = [known.get(key) for key in keys]
+    missing = [key for key, hashed in zip(keys, found) if hashed is None]
+    if missing:
+        fresh = (
+            [fnv1a(key) for key in missing]
+            if len(missing) < _HASHED_TOGETHER
+            else _hashed(missing, _FNV_OFFSET)[0].tolist()
+        )
+        new = dict(zip(missing, fresh))
+        if len(known) > _HASHES_KEPT:  # forgotten at once: no order to keep for an LRU
+            known.clear()
+        known.update(new)
+        found = [new[key] if hashed is None else hashed for key, hashed in zip(keys, found)]
+    return np.array(found, dtype=np.uint64)
 
 
 @dataclass
