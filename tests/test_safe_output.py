@@ -7,10 +7,12 @@ import json
 import socket
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from falcon.testing import Result, TestClient
 
 from conftest import make_settings, write_jsonl
+from timkiem.api import dumps
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
 from timkiem.testing import LOOPBACK, ServerProcess
@@ -161,3 +163,15 @@ def test_raw_paths_on_a_real_server(live: int, path: str) -> None:
     assert resp.getheader("x-content-type-options") == "nosniff"
     assert "root:" not in body and "<" not in body
     json.loads(body)
+
+
+def test_json_bodies_escape_markup_and_take_what_the_standard_library_takes() -> None:
+    value = {"title": "<b>Công đoàn</b> & lao động", "score": np.float64(1.25), 3: np.int64(2)}
+    raw = dumps(value)
+    assert b"<" not in raw and b">" not in raw and b"&" not in raw
+    assert "Công đoàn".encode() in raw  # UTF-8, not \u escapes
+    assert json.loads(raw) == json.loads(json.dumps(value, default=int)) == {
+        "title": "<b>Công đoàn</b> & lao động",
+        "score": 1.25,
+        "3": 2,
+    }

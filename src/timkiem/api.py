@@ -55,12 +55,16 @@ DEMO_FOLDER = Path(__file__).resolve().parents[2] / "examples" / "search-box"
 """The search box page that ``create_app(demo=True)`` serves at ``/demo/``."""
 
 
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
 def dumps(obj: Any) -> bytes:
     """UTF-8 JSON with ``<``, ``>`` and ``&`` escaped, so no markup ever appears raw.
 
-    orjson writes a page of results in a fifteenth of the standard library's time.
+    orjson writes a page of results in a fifteenth of the standard library's time;
+    like the standard library, it takes NumPy numbers and keys that are not strings.
     """
-    data = orjson.dumps(obj)
+    data = orjson.dumps(obj, option=_JSON_OPTIONS)
     return data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
 
 
