@@ -1,7 +1,8 @@
 """Where a query's terms are in a snapshot, and what they score.
 
-Every term a plan names is looked up once, in every segment at once (one
-sorted-hash search per segment). Matching is boolean masks over documents.
+Every term a plan names is looked up once in each segment
+(:meth:`SegmentData.find <timkiem.engine.segdata.SegmentData.find>`, which
+remembers the keys it was asked for). Matching is boolean masks over documents.
 Scoring every document gathers the postings of all scored terms of a segment
 in one operation, computes each term's few distinct BM25F scores
 (:func:`timkiem.engine.scoring.tf_ratios`) and adds them per document: the
