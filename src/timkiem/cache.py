@@ -1,9 +1,11 @@
-"""A small thread-safe least-recently-used cache."""
+"""Small caches: a thread-safe least-recently-used one, and a memo that forgets
+everything at once when full."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -33,6 +35,34 @@ class LRUCache(Generic[K, V]):
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Memo(Generic[K, V]):
+    """Values worth remembering, up to about ``size`` of them: when full, all are
+    forgotten at once. No order is kept, so a look-up is one dict read and needs
+    no lock (a value two threads compute at once is stored twice, harmlessly)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        self.update({key: value})
+
+    def update(self, items: Mapping[K, V]) -> None:
+        """Remember ``items``, first forgetting everything if the memo is full."""
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items.update(items)
+
+    def clear(self) -> None:
+        self._items.clear()
 
     def __len__(self) -> int:
         return len(self._items)

@@ -31,6 +31,7 @@ from itertools import islice
 import numpy as np
 
 from timkiem.analysis import TOKEN_PATTERN, canonical, fold
+from timkiem.cache import Memo
 
 SNIPPET_CHARS = 200
 LEAD_CHARS = 50  # context kept before the first match of the excerpt
@@ -117,8 +118,7 @@ def _compiled(term: str) -> tuple[re.Pattern[str], bool]:
     return re.compile(re.escape(term) + before + after, re.DOTALL), False
 
 
-_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {}
-_PATTERNS_KEPT = 4096
+_PATTERNS: Memo[str, tuple[re.Pattern[str], bool]] = Memo(4096)
 _FEW = 8  # occurrences (whole or not) of a term found by str.find rather than a pattern
 
 
@@ -130,9 +130,8 @@ def _term_spans(folded: str, term: str, limit: int | None) -> list[tuple[int, in
     if compiled is None:
         if folded.count(term) <= _FEW:
             return _found(folded, term, limit)
-        if len(_PATTERNS) >= _PATTERNS_KEPT:
-            _PATTERNS.clear()
-        compiled = _PATTERNS[term] = _compiled(term)
+        compiled = _compiled(term)
+        _PATTERNS.put(term, compiled)
     pattern, overlapping = compiled
     found = pattern.finditer(folded) if limit is None else islice(pattern.finditer(folded), limit)
     if overlapping:

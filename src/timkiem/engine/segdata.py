@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from timkiem.cache import Memo
 from timkiem.engine.filestore import fsync_directory
 
 MAGIC = b"TKSEG\x00\x01\n"
@@ -79,8 +80,8 @@ def term_key(field: str, text: str) -> bytes:
 
 
 _FNV_OFFSET = 0xCBF29CE484222325
-_HASHES: dict[bytes, int] = {}  # the hashes of keys queries asked for
 _HASHES_KEPT = 8192
+_HASHES: Memo[bytes, int] = Memo(_HASHES_KEPT)  # the hashes of keys queries asked for
 _HASHED_TOGETHER = 32  # keys hashed by one NumPy pass from this many (a step per byte)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
@@ -131,8 +132,7 @@ def key_hashes(keys: list[bytes]) -> U64:
     """
     if len(keys) >= _HASHES_KEPT:  # a whole lexicon: nothing to remember
         return _hashed(keys, _FNV_OFFSET)[0]
-    known = _HASHES
-    found = [known.get(key) for key in keys]
+    found = [_HASHES.get(key) for key in keys]
     missing = [key for key, hashed in zip(keys, found) if hashed is None]
     if missing:
         fresh = (
@@ -141,9 +141,7 @@ def key_hashes(keys: list[bytes]) -> U64:
             else _hashed(missing, _FNV_OFFSET)[0].tolist()
         )
         new = dict(zip(missing, fresh))
-        if len(known) > _HASHES_KEPT:  # forgotten at once: no order to keep for an LRU
-            known.clear()
-        known.update(new)
+        _HASHES.update(new)
         found = [new[key] if hashed is None else hashed for key, hashed in zip(keys, found)]
     return np.array(found, dtype=np.uint64)
 
@@ -294,7 +292,6 @@ def write(
     fsync_directory(folder or ".")
 
 
-_UNSEEN = -2
 _ALL_KEPT = 4096  # a segment of at most this many terms keeps them all in a dict
 _ONE_BY_ONE = 8  # keys searched for one at a time below this many (NumPy calls cost)
 _TERMS_KEPT = 8192  # keys whose term numbers a segment remembers (about 1 MB)
@@ -323,7 +320,7 @@ class SegmentData:
         # small results computed from the data (a field's BM25F ratios per parameters)
         self.memo: dict[tuple[object, ...], Any] = {}
         # the term number of keys looked up before (-1: absent): queries repeat words
-        self._terms: dict[bytes, int] = {}
+        self._terms: Memo[bytes, int] = Memo(_TERMS_KEPT)
         self._all_terms: dict[bytes, int] | None = None  # every key, for a small segment
 
     def table(self, field: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]:
@@ -345,17 +342,13 @@ class SegmentData:
                 self._all_terms = self._every_term()
             every = self._all_terms
             return np.array([every.get(key, -1) for key in keys], dtype=np.int64)
-        known = self._terms
-        if len(known) > _TERMS_KEPT:  # forgotten at once: no order to keep for an LRU
-            known.clear()
-        numbers = [known.get(key, _UNSEEN) for key in keys]
-        if _UNSEEN not in numbers:
-            return np.array(numbers, dtype=np.int64)
-        unseen = [n for n, number in enumerate(numbers) if number == _UNSEEN]
-        looked = self._search(hashes[unseen], [keys[n] for n in unseen]).tolist()
-        for n, number in zip(unseen, looked):
-            numbers[n] = number
-            known[keys[n]] = number
+        numbers = [self._terms.get(key) for key in keys]
+        unseen = [n for n, number in enumerate(numbers) if number is None]
+        if unseen:
+            looked = self._search(hashes[unseen], [keys[n] for n in unseen]).tolist()
+            self._terms.update({keys[n]: number for n, number in zip(unseen, looked)})
+            for n, number in zip(unseen, looked):
+                numbers[n] = number
         return np.array(numbers, dtype=np.int64)
 
     def _every_term(self) -> dict[bytes, int]:
