@@ -695,8 +695,7 @@ def serve(settings: Settings, demo: bool) -> None:
     _fewer_malloc_arenas(2)
     with _reported():
         engine = SearchEngine(settings)
-    engine.prepare()
-    health = engine.health()
+    health = engine.prepare()
     if health["status"] != "ok":
         announce(health["reason"], warning=True)
     # What is loaded by now lives as long as the server: out of the garbage

@@ -332,11 +332,11 @@ class SearchEngine:
             "index": str(self.directory.path),
         }
 
-    def prepare(self) -> None:
+    def prepare(self) -> dict[str, Any]:
         """Open the index and build what the first requests would otherwise wait
-        for, before a server starts answering."""
-        self.health()
+        for, before a server starts answering; the index's :meth:`health`."""
         prepare_snippets()
+        return self.health()
 
     def health(self) -> dict[str, Any]:
         """Whether the index can answer; never raises for a broken index."""
