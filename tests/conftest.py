@@ -14,12 +14,21 @@ from falcon.testing import TestClient
 from timkiem.api import create_app
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
-from timkiem.search import SearchEngine
+from timkiem.search import SearchEngine, SearchRequest
 from timkiem.testing import PROJECT_ROOT, corpus_dir, corpus_missing, nginx_binary
 
 ROOT = PROJECT_ROOT
 EXAMPLES = ROOT / "examples" / "articles.jsonl"
 CORPUS = corpus_dir()
+
+
+FILLER = "Buổi làm việc diễn ra sáng qua với sự tham gia của đại diện các phòng chuyên môn."
+"""A body that holds none of the words the tests' titles are searched by."""
+
+
+def ranked_ids(engine: SearchEngine, q: str) -> list[str]:
+    """The ids of the first 100 hits of ``q``, in rank order."""
+    return [h["id"] for h in engine.search(SearchRequest(q=q, per_page=100))["hits"]]
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:

@@ -9,13 +9,11 @@ import unicodedata
 import pytest
 from falcon.testing import TestClient
 
-from conftest import ROOT, Engines, corpus_file, index_records, make_settings
+from conftest import FILLER, ROOT, Engines, corpus_file, index_records, make_settings
 from timkiem.engine.snapshot import Snapshot
 from timkiem.exact import ExactPhrases, exact_phrases, phrase_pattern
 from timkiem.query import parse_query
 from timkiem.search import SearchEngine, SearchRequest
-
-FILLER = "Buổi làm việc diễn ra sáng qua với sự tham gia của đại diện các phòng chuyên môn."
 
 RECORDS = [
     {"id": "bac-silver", "title": "Giá bạc tăng mạnh", "body": FILLER, "date": "2024-05-02"},

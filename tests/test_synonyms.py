@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conftest import analyze, index_records, make_settings, write_jsonl
+from conftest import FILLER, analyze, index_records, make_settings, ranked_ids, write_jsonl
 from timkiem.analysis import accented_analyzer, bigram_analyzer, folded_analyzer
 from timkiem.cli import cli
 from timkiem.errors import ConfigError
@@ -19,8 +19,6 @@ from timkiem.indexer import Indexer
 from timkiem.query import parse_query
 from timkiem.search import SearchEngine, SearchRequest
 from timkiem.synonyms import ABBREVIATIONS, load_synonyms, make_form, parse_groups
-
-FILLER = "Buổi làm việc diễn ra sáng qua với sự tham gia của đại diện các phòng chuyên môn."
 
 RECORDS = [
     {"id": "typed", "title": "UBND tỉnh Bắc Kạn họp phiên thường kỳ", "body": FILLER},
@@ -38,10 +36,6 @@ RECORDS = [
         for n in range(6)
     ),
 ]
-
-
-def ids(engine: SearchEngine, q: str) -> list[str]:
-    return [h["id"] for h in engine.search(SearchRequest(q=q, per_page=100))["hits"]]
 
 
 @pytest.fixture(scope="module")
@@ -144,34 +138,34 @@ def test_an_abbreviation_finds_its_long_form_and_ranks_the_typed_form_first(
     engine: SearchEngine,
 ) -> None:
     for q in ("UBND", "ubnd"):
-        found = ids(engine, q)
+        found = ranked_ids(engine, q)
         assert found[:2] == ["typed", "long"], q
         assert "scattered" not in found  # the long form matches as a phrase
 
 
 def test_the_long_form_finds_the_abbreviation(engine: SearchEngine) -> None:
-    found = ids(engine, "Ủy ban nhân dân")
+    found = ranked_ids(engine, "Ủy ban nhân dân")
     assert found[0] == "long"
     assert "typed" in found
     assert found.index("typed") < found.index("scattered")
-    assert "typed" in ids(engine, "uy ban nhan dan")
+    assert "typed" in ranked_ids(engine, "uy ban nhan dan")
 
 
 def test_every_spelling_of_ho_chi_minh_city_finds_the_others(engine: SearchEngine) -> None:
     for q in ("TP.HCM", "TP HCM", "TPHCM", "tphcm", "Thành phố Hồ Chí Minh"):
-        assert {"hcm-dot", "hcm-long", "hcm-glued"} <= set(ids(engine, q)), q
+        assert {"hcm-dot", "hcm-long", "hcm-glued"} <= set(ranked_ids(engine, q)), q
 
 
 def test_a_quoted_abbreviation_is_searched_as_typed(engine: SearchEngine) -> None:
-    assert ids(engine, '"UBND"') == ["typed"]
+    assert ranked_ids(engine, '"UBND"') == ["typed"]
 
 
 def test_place_name_variants_find_each_other(engine: SearchEngine) -> None:
     for q in ("Bắc Kạn", "Bắc Cạn", "bac can", "bac kan"):
-        found = ids(engine, q)
+        found = ranked_ids(engine, q)
         assert {"typed", "long"} <= set(found[:2]), q
-    assert ids(engine, "Bắc Cạn")[0] == "long"  # the spelling typed ranks first
-    assert ids(engine, "Bắc Kạn")[0] == "typed"
+    assert ranked_ids(engine, "Bắc Cạn")[0] == "long"  # the spelling typed ranks first
+    assert ranked_ids(engine, "Bắc Kạn")[0] == "typed"
 
 
 def test_the_staff_file_adds_groups(corpus: Path, tmp_path: Path) -> None:
@@ -180,9 +174,9 @@ def test_the_staff_file_adds_groups(corpus: Path, tmp_path: Path) -> None:
     with_file = SearchEngine(make_settings(corpus / "index", synonyms_file=str(path)))
     without = SearchEngine(make_settings(corpus / "index"))
     try:
-        assert ids(with_file, "HLV") == ["hlv"]
-        assert ids(without, "HLV") == []
-        assert ids(with_file, "LĐLĐ") == ["ldld"]  # the built-in list still applies
+        assert ranked_ids(with_file, "HLV") == ["hlv"]
+        assert ranked_ids(without, "HLV") == []
+        assert ranked_ids(with_file, "LĐLĐ") == ["ldld"]  # the built-in list still applies
     finally:
         with_file.close()
         without.close()
@@ -196,14 +190,14 @@ def test_the_file_is_read_again_when_a_reindex_switches_generations(tmp_path: Pa
     Indexer(settings).reindex([str(source)])
     engine = SearchEngine(settings)
     try:
-        assert ids(engine, "HLV") == ["hlv"]
+        assert ranked_ids(engine, "HLV") == ["hlv"]
         path.write_text("HLV = huấn luyện viên\nGB = giải bóng đá\n", encoding="utf-8")
-        assert ids(engine, "GB") == []  # not before the index changes
+        assert ranked_ids(engine, "GB") == []  # not before the index changes
         Indexer(settings).reindex([str(source)])
-        assert ids(engine, "GB") == ["ldld"]
+        assert ranked_ids(engine, "GB") == ["ldld"]
         path.write_text("GB giải bóng đá\n", encoding="utf-8")  # broken: the last good list stays
         Indexer(settings).reindex([str(source)])
-        assert ids(engine, "GB") == ["ldld"]
+        assert ranked_ids(engine, "GB") == ["ldld"]
     finally:
         engine.close()
 

@@ -6,13 +6,11 @@ import unicodedata
 
 import pytest
 
-from conftest import Engines, analyze, index_records
+from conftest import FILLER, Engines, analyze, index_records, ranked_ids
 from timkiem.analysis import bigram_analyzer, folded_analyzer
 from timkiem.query import Word
-from timkiem.search import SearchEngine, SearchRequest
+from timkiem.search import SearchEngine
 from timkiem.variants import glued_code, iy_variant, split_code
-
-FILLER = "Buổi làm việc diễn ra sáng qua với sự tham gia của đại diện các phòng chuyên môn."
 
 RECORDS = [
     {"id": "ky-y", "title": "Kỹ thuật nuôi cá lồng", "body": FILLER},
@@ -82,10 +80,6 @@ def engine(tmp_path_factory: pytest.TempPathFactory, module_engines: Engines) ->
     return module_engines.open(index_records(folder, RECORDS, cache_size=0))
 
 
-def ids(engine: SearchEngine, q: str) -> list[str]:
-    return [h["id"] for h in engine.search(SearchRequest(q=q, per_page=100))["hits"]]
-
-
 @pytest.mark.parametrize(
     ("q", "first", "also"),
     [
@@ -99,7 +93,7 @@ def ids(engine: SearchEngine, q: str) -> list[str]:
 def test_both_spellings_are_found_the_typed_one_first(
     engine: SearchEngine, q: str, first: str, also: str
 ) -> None:
-    found = ids(engine, q)
+    found = ranked_ids(engine, q)
     assert found[0] == first
     assert also in found[:2]
 
@@ -107,28 +101,28 @@ def test_both_spellings_are_found_the_typed_one_first(
 def test_the_variant_of_a_word_typed_with_accents_keeps_its_accents(
     engine: SearchEngine,
 ) -> None:
-    assert set(ids(engine, "lý")) == {"ly-y", "ly-i"}  # "lí", never "lì"
-    assert "li-other" in ids(engine, "ly")  # typed without accents: every li
+    assert set(ranked_ids(engine, "lý")) == {"ly-y", "ly-i"}  # "lí", never "lì"
+    assert "li-other" in ranked_ids(engine, "ly")  # typed without accents: every li
 
 
 def test_i_y_variants_of_single_words(engine: SearchEngine) -> None:
-    assert "hy" in ids(engine, "hi sinh")
-    assert "quy-i" in ids(engine, "quý vị")
-    assert ids(engine, "i") == []  # "y" starting a syllable never swaps
-    assert ids(engine, "y") == ["yte"]
+    assert "hy" in ranked_ids(engine, "hi sinh")
+    assert "quy-i" in ranked_ids(engine, "quý vị")
+    assert ranked_ids(engine, "i") == []  # "y" starting a syllable never swaps
+    assert ranked_ids(engine, "y") == ["yte"]
 
 
 def test_every_writing_of_a_code_finds_the_others(engine: SearchEngine) -> None:
     for q in ("05-CT/TW", "05/CT-TW", "05 CT/TW", "05-CT-TW", "05CT/TW"):
-        found = ids(engine, q)
+        found = ranked_ids(engine, q)
         assert {"ct-dash", "ct-slash", "ct-glued"} <= set(found[:3]), q
         assert found.index("ct-other") > 2, q
-    assert set(ids(engine, '"05-CT/TW"')) == {"ct-dash", "ct-slash"}  # quoted: as typed
+    assert set(ranked_ids(engine, '"05-CT/TW"')) == {"ct-dash", "ct-slash"}  # quoted: as typed
 
 
 def test_built_in_place_name_variants(engine: SearchEngine) -> None:
-    assert "daklak" in ids(engine, "Đắk Lắk")
-    assert "daklak" in ids(engine, "dak lak")
+    assert "daklak" in ranked_ids(engine, "Đắk Lắk")
+    assert "daklak" in ranked_ids(engine, "dak lak")
 
 
 def test_only_code_like_letters_glue_or_split() -> None:
