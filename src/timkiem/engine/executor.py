@@ -173,8 +173,9 @@ def execute(
     if not final.any():
         return Outcome(members, [], lookup, not checked, by_score=True, dropped=dropped or [])
     scoring = Ranking(lookup, list(plan.scored), plan.params, deadline)
-    others = final & ~counted if dropped is not None else None
-    ranked = list(scoring.best(members, window, then=others))
+    # the matches lacking a word rank after the counted ones, when these do not fill the window
+    short = dropped is not None and len(members) < window
+    ranked = list(scoring.best(members, window, then=final & ~counted if short else None))
     partial = scoring.partial
     if partial and len(ranked) < window:
         # Time ran out with part of the window ranked: fill it with the other
