@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from conftest import Engines, make_settings, write_jsonl
+from conftest import Engines, index_records, make_settings, write_jsonl
 from timkiem.config import Settings
 from timkiem.indexer import Indexer
 
@@ -45,10 +45,7 @@ BOUNDARY = [
 
 @pytest.fixture(scope="module")
 def boundary(tmp_path_factory: pytest.TempPathFactory, module_engines: Engines) -> TestClient:
-    tmp = tmp_path_factory.mktemp("boundary")
-    settings = make_settings(tmp / "index")
-    Indexer(settings).ingest([str(write_jsonl(tmp / "b.jsonl", BOUNDARY))])
-    return module_engines.client(settings)
+    return module_engines.client(index_records(tmp_path_factory.mktemp("boundary"), BOUNDARY))
 
 
 def get(client: TestClient, path: str = "/search", **params: Any) -> Result:

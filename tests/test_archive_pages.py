@@ -11,9 +11,8 @@ import pytest
 from falcon.testing import TestClient
 from unidecode import unidecode
 
-from conftest import Engines, make_settings, write_jsonl
+from conftest import Engines, index_records, make_settings
 from timkiem.config import Settings
-from timkiem.indexer import Indexer
 from timkiem.limits import MAX_CATEGORIES
 
 UNION = "Hoạt động công đoàn"
@@ -32,10 +31,7 @@ ARTICLES = [
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory, module_engines: Engines) -> TestClient:
-    tmp = tmp_path_factory.mktemp("archive")
-    settings = make_settings(tmp / "index")
-    Indexer(settings).ingest([str(write_jsonl(tmp / "a.jsonl", ARTICLES))])
-    return module_engines.client(settings)
+    return module_engines.client(index_records(tmp_path_factory.mktemp("archive"), ARTICLES))
 
 
 def search(client: TestClient, query_string: str = "", **params: Any) -> dict[str, Any]:
