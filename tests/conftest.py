@@ -13,6 +13,7 @@ from falcon.testing import TestClient
 
 from timkiem.api import create_app
 from timkiem.config import Settings
+from timkiem.engine import lookup
 from timkiem.indexer import Indexer
 from timkiem.search import SearchEngine, SearchRequest
 from timkiem.testing import PROJECT_ROOT, corpus_dir, corpus_missing, nginx_binary
@@ -107,6 +108,13 @@ def module_engines() -> Iterator[Engines]:
     opened = Engines()
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def clock_after_each_term(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read the clock after the first term scored, as on a large index (a small one
+    is scored in one chunk, before the time limit is looked at)."""
+    monkeypatch.setattr(lookup, "_FIRST_CHUNK", 1)
 
 
 @pytest.fixture

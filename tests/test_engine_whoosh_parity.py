@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,8 @@ def test_scores_of_a_few_documents_are_those_of_every_document_bit_for_bit(
 ) -> None:
     """Three ways to the same floats: a few documents searched for in each
     term's postings, every term's postings on their own (through a table of
-    its scores or posting by posting), all terms' postings together."""
+    its scores or posting by posting), all terms' postings together; in one
+    go or chunk by chunk."""
     records = [json.loads(line) for line in EXAMPLES.read_text("utf-8").splitlines()]
     indexer = Indexer(exact)
     for part in range(3):
@@ -175,9 +177,30 @@ def test_scores_of_a_few_documents_are_those_of_every_document_bit_for_bit(
         with monkeypatch.context() as patch:
             patch.setattr(lookup_module, "_BIG_TERM", big_term)
             every, _ = lookup.scores(list(plan.scored), plan.params)
+            # with a deadline, in chunks of a term or a few
+            patch.setattr(lookup_module, "_FIRST_CHUNK", 1)
+            chunked, partial = lookup.scores(list(plan.scored), plan.params, time.monotonic() + 60)
+        assert not partial
+        assert chunked.tobytes() == every.tobytes(), request
         docs = np.array(sorted(rng.sample(range(snap.size), min(snap.size, 25))), dtype=np.int64)
         few, partial = lookup.scores_of(docs, list(plan.scored), plan.params)
         assert not partial
         assert few.tobytes() == every[docs].tobytes(), request
         compared += bool(every[docs].any())
     assert compared > 10
+
+
+@pytest.mark.parametrize(
+    ("postings", "first", "ends"),
+    [
+        ([5, 5, 5, 5], 10, [2, 4]),
+        ([50, 1, 1], 10, [1, 3]),
+        ([1] * 30, 2, [2, 10, 30]),
+        ([], 10, []),
+    ],
+)
+def test_chunks_of_terms_grow_fourfold_and_hold_a_term_at_least(
+    postings: list[int], first: int, ends: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lookup_module, "_FIRST_CHUNK", first)
+    assert lookup_module._chunks(postings) == ends

@@ -204,7 +204,7 @@ def engine_with_limit(engines: Engines, index: Path, seconds: float) -> SearchEn
     return engines.open(make_settings(index, query_time_limit=seconds, cache_size=0))
 
 
-@pytest.mark.usefixtures("prompt_timer")
+@pytest.mark.usefixtures("prompt_timer", "clock_after_each_term")
 def test_time_limit_returns_partial_results_flagged(many: Path, engines: Engines) -> None:
     request = SearchRequest(
         q="công đoàn lao động việc làm bảo hiểm", page=2, per_page=10, match="any"
@@ -224,7 +224,7 @@ def test_time_limit_returns_partial_results_flagged(many: Path, engines: Engines
     assert scores == sorted(scores, reverse=True) and None not in scores
 
 
-@pytest.mark.usefixtures("prompt_timer")
+@pytest.mark.usefixtures("prompt_timer", "clock_after_each_term")
 def test_partial_results_are_not_cached(many: Path, engines: Engines) -> None:
     engine = engine_with_limit(engines, many, 1e-6)
     engine.settings = make_settings(many, query_time_limit=1e-6, cache_size=100)
@@ -234,7 +234,7 @@ def test_partial_results_are_not_cached(many: Path, engines: Engines) -> None:
     assert "partial" not in engine.search(request)  # ranked in full the second time
 
 
-@pytest.mark.usefixtures("prompt_timer")
+@pytest.mark.usefixtures("prompt_timer", "clock_after_each_term")
 def test_time_limit_through_the_api(many: Path, engines: Engines) -> None:
     client = engines.client(make_settings(many, query_time_limit=1e-6))
     result = client.simulate_get("/search", params={"q": "công đoàn lao động việc làm"})

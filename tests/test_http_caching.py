@@ -97,6 +97,7 @@ def test_cache_control_is_a_setting(index: Settings, engines: Engines) -> None:
     assert get(client, "/health").headers["cache-control"] == "no-store"
 
 
+@pytest.mark.usefixtures("clock_after_each_term")
 def test_partial_results_are_not_stored(index: Settings, engines: Engines) -> None:
     client = engines.client(make_settings(index.index, query_time_limit=1e-9))
     result = client.simulate_get("/search", params={"q": "công đoàn Bắc Kạn lao động"})

@@ -153,32 +153,59 @@ class Lookup:
         """Each document's BM25F score over ``terms`` (field, text, boost), and
         whether time ran out (then only the terms scored by then count, at least one).
 
-        With a deadline, terms are scored in chunks of growing size, the clock
-        read between chunks. Every term's scores are added to the documents'
-        running totals in the plan's order (``np.add.at`` adds in order), so the
-        sums are Whoosh's whatever the chunks.
+        With a deadline, terms are scored in chunks of growing numbers of
+        postings, the clock read between chunks: most queries are one chunk.
+        Every term's scores are added to the documents' running totals in the
+        plan's order (``np.add.at`` adds in order), so the sums are Whoosh's
+        whatever the chunks.
         """
         snap = self.snap
         total = np.zeros(snap.size)
         setup = _TermSetup(self, terms, params)
         numbers, idf, field_of, boost = setup.numbers, setup.idf, setup.field_of, setup.boost
-        fields, avgfl = setup.fields, setup.avgfl
-        done, step, partial = 0, 1 if deadline is not None else len(terms), False
-        while done < len(terms):
+        ends = _chunks(self.df[numbers].tolist()) if deadline is not None else [len(terms)]
+        done, partial = 0, False
+        for end in ends:
             if done and deadline is not None and time.monotonic() > deadline:
                 partial = True
                 break
-            chunk = slice(done, done + step)
+            chunk = slice(done, end)
             for seg, places in zip(snap.segments, self.places):
                 found = places[numbers[chunk]]
                 keep = found >= 0
-                if keep.any():
-                    view = total[seg.offset : seg.offset + seg.size]
-                    _add_scores(seg.data, view, found[keep], field_of[chunk][keep],
-                                idf[chunk][keep], boost[chunk][keep], fields, params, avgfl)
-            done += step
-            step *= 4
+                if keep.all():
+                    chosen: slice | npt.NDArray[np.bool_] = slice(None)
+                elif keep.any():
+                    chosen = keep
+                else:
+                    continue
+                view = total[seg.offset : seg.offset + seg.size]
+                _add_scores(seg.data, view, found[chosen], field_of[chunk][chosen],
+                            idf[chunk][chosen], boost[chunk][chosen], setup.fields, params,
+                            setup.avgfl)
+            done = end
         return total, partial
+
+
+_FIRST_CHUNK = 1 << 17  # postings scored before the clock is first read
+
+
+def _chunks(postings: list[int]) -> list[int]:
+    """Where each chunk of terms ends, the terms having ``postings`` each: every
+    chunk holds at least one term, and up to four times the postings of the one
+    before (the first, up to ``_FIRST_CHUNK``)."""
+    ends: list[int] = []
+    done, budget, total = 0, _FIRST_CHUNK, 0
+    while done < len(postings):
+        total += postings[done]
+        end = done + 1
+        limit = total - postings[done] + budget
+        while end < len(postings) and total + postings[end] <= limit:
+            total += postings[end]
+            end += 1
+        ends.append(end)
+        done, budget = end, budget * 4
+    return ends
 
 
 class _TermSetup:
@@ -225,31 +252,32 @@ def _add_scores(
     pairs and a small term a few postings). Either way the floats are the same.
     """
     ratios, bases, widths = _ratios(data, fields, params, avgfl)
-    p_lo, p_hi = data.post_starts[terms], data.post_starts[terms + 1]
-    sizes = p_hi - p_lo
-    base = bases[field_of]
-    big = (sizes >= _BIG_TERM).tolist()
-    n, i = len(big), 0
+    starts, docs, codes = data.post_starts, data.docs, data.codes
+    # per-term numbers as Python lists: a query has tens of terms, each read a few times
+    p_lo, p_hi = starts[terms].tolist(), starts[terms + 1].tolist()
+    base, width = bases[field_of].tolist(), widths[field_of].tolist()
+    idfs, boosts = idf.tolist(), boost.tolist()
+    n, i = len(p_lo), 0
     while i < n:
-        if big[i]:
-            lo, hi, b = int(p_lo[i]), int(p_hi[i]), int(base[i])
-            width = int(widths[field_of[i]])
-            if width < hi - lo:
-                table = (idf[i] * ratios[b : b + width]) * boost[i]
-                np.add.at(totals, data.docs[lo:hi], table[data.codes[lo:hi]])
-            else:
-                found = ratios[data.codes[lo:hi].astype(np.int64) + b]
-                np.add.at(totals, data.docs[lo:hi], (idf[i] * found) * boost[i])
-            i += 1
-            continue
+        lo, hi = p_lo[i], p_hi[i]
         j = i + 1
-        while j < n and not big[j]:
-            j += 1
-        postings = _ranges(p_lo[i:j], p_hi[i:j])
-        counts = sizes[i:j]
-        codes = data.codes[postings].astype(np.int64) + np.repeat(base[i:j], counts)
-        found = (np.repeat(idf[i:j], counts) * ratios[codes]) * np.repeat(boost[i:j], counts)
-        np.add.at(totals, data.docs[postings], found)
+        if hi - lo < _BIG_TERM:
+            while j < n and p_hi[j] - p_lo[j] < _BIG_TERM:
+                j += 1
+        if j > i + 1:  # a run of small terms
+            firsts, lasts = np.array(p_lo[i:j]), np.array(p_hi[i:j])
+            postings = _ranges(firsts, lasts)
+            counts = lasts - firsts
+            keys = codes[postings].astype(np.int64) + np.repeat(base[i:j], counts)
+            found = (np.repeat(idf[i:j], counts) * ratios[keys]) * np.repeat(boost[i:j], counts)
+            np.add.at(totals, docs[postings], found)
+        elif width[i] < hi - lo:  # a large term: through a table of its scores
+            b = base[i]
+            table = (idfs[i] * ratios[b : b + width[i]]) * boosts[i]
+            np.add.at(totals, docs[lo:hi], table[codes[lo:hi]])
+        else:
+            found = ratios[codes[lo:hi].astype(np.int64) + base[i]]
+            np.add.at(totals, docs[lo:hi], (idfs[i] * found) * boosts[i])
         i = j
 
 
