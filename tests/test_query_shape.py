@@ -119,3 +119,27 @@ def test_the_news_questions_set_asks_about_bodies(tmp_path: Path) -> None:
         assert all(w in body for w in kept), query.text
         asked += query.text.endswith("?")
     assert asked  # some details became questions
+
+
+def test_snippets_mark_a_questions_scored_words_not_its_function_words(
+    engine_of: Callable[[list[dict[str, Any]]], SearchEngine],
+) -> None:
+    """"có" and "không" match nearly every article: marked, they would pull a
+    snippet to the passage richest in them."""
+    record = {
+        "id": "answer",
+        "title": "Tin vắn",
+        "body": "Trời có mưa không, ai cũng có ô. " * 12
+        + "Đoàn viên công đoàn Bắc Kạn có 12.000 người.",
+    }
+    engine = engine_of([record, *({"id": f"f{n}", "body": FILLER} for n in range(4))])
+
+    def snippet(q: str) -> str:
+        hits = engine.search(SearchRequest(q=q))["hits"]
+        return str(next(h["snippet"] for h in hits if h["id"] == "answer"))
+
+    asked = snippet("đoàn viên công đoàn Bắc Kạn có không?")
+    assert "<mark>Bắc</mark> <mark>Kạn</mark>" in asked
+    assert "<mark>có</mark>" not in asked and "<mark>không</mark>" not in asked
+    # typed without accents, "co" and "khong" may be other words: they score, and are marked
+    assert "<mark>có</mark>" in snippet("doan vien cong doan Bac Kan co khong")

@@ -36,7 +36,7 @@ from timkiem.exact import exact_plan
 from timkiem.expansion import expand_plan, expanded_words
 from timkiem.plan import build_plan, matching
 from timkiem.query import ParsedQuery
-from timkiem.ranking import RANKING, Ranking, weighting
+from timkiem.ranking import RANKING, Ranking, scored_words, weighting
 from timkiem.related import RelatedRequest, related, validate_related
 from timkiem.request import SORTS, SearchRequest, ValidRequest, validate
 from timkiem.results import applied_categories, by_count, facets, hit
@@ -222,7 +222,8 @@ class SearchEngine:
             window=window,
             time_limit=self.settings.query_time_limit,
         )
-        terms = {w.folded for w in parsed.words} | expanded_words(plan)
+        # the words that match (a question's function words do not) are marked
+        terms = {w.folded for w in scored_words(parsed, self.ranking)} | expanded_words(plan)
         page = outcome.ranked[(request.page - 1) * request.per_page : window]
         total = len(outcome.members)
         # Only the pages within the result window can be asked for.
