@@ -40,22 +40,27 @@ class Lookup:
         # places[s][n]: term number of key n in segment s (-1: absent)
         self.places = [seg.data.find(hashes, raw) for seg in snap.segments]
         self.df = np.zeros(len(keys), dtype=np.int64)
+        # spans[s]: where each key's postings start and end in segment s (equal: absent)
+        self.spans: list[tuple[list[int], list[int]]] = []
         for seg, places in zip(snap.segments, self.places):
             present = places >= 0
             starts = seg.data.post_starts
-            self.df[present] += starts[places[present] + 1] - starts[places[present]]
+            firsts = np.where(present, starts[np.where(present, places, 0)], 0)
+            lasts = np.where(present, starts[places + 1], 0)
+            self.df += lasts - firsts
+            self.spans.append((firsts.tolist(), lasts.tolist()))
 
     def docs_mask(self, keys: tuple[Key, ...] | list[Key]) -> Mask:
         """The documents holding any of ``keys`` (deleted ones included)."""
         mask = self.snap.mask()
         numbers = [self.index[k] for k in keys]
-        for seg, places in zip(self.snap.segments, self.places):
+        for seg, (firsts, lasts) in zip(self.snap.segments, self.spans):
             # a segment's part of the mask, marked from each term's postings as they lie
             part = mask[seg.offset : seg.offset + seg.size]
-            starts = seg.data.post_starts
-            for term in places[numbers].tolist():
-                if term >= 0:
-                    part[seg.data.docs[starts[term] : starts[term + 1]]] = True
+            docs = seg.data.docs
+            for n in numbers:
+                if lasts[n] > firsts[n]:
+                    part[docs[firsts[n] : lasts[n]]] = True
         return mask
 
     def group_masks(self, groups: tuple[tuple[Key, ...], ...]) -> list[Mask]:
