@@ -39,16 +39,19 @@ class Lookup:
         hashes = key_hashes(raw)
         # places[s][n]: term number of key n in segment s (-1: absent)
         self.places = [seg.data.find(hashes, raw) for seg in snap.segments]
-        self.df = np.zeros(len(keys), dtype=np.int64)
         # spans[s]: where each key's postings start and end in segment s (equal: absent)
         self.spans: list[tuple[list[int], list[int]]] = []
+        df = [0] * len(keys)
         for seg, places in zip(snap.segments, self.places):
-            present = places >= 0
             starts = seg.data.post_starts
-            firsts = np.where(present, starts[np.where(present, places, 0)], 0)
-            lasts = np.where(present, starts[places + 1], 0)
-            self.df += lasts - firsts
-            self.spans.append((firsts.tolist(), lasts.tolist()))
+            firsts, lasts = [0] * len(keys), [0] * len(keys)
+            # a query's few tens of keys: plain Python reads beat NumPy calls
+            for n, term in enumerate(places.tolist()):
+                if term >= 0:
+                    firsts[n], lasts[n] = int(starts[term]), int(starts[term + 1])
+                    df[n] += lasts[n] - firsts[n]
+            self.spans.append((firsts, lasts))
+        self.df = np.array(df, dtype=np.int64)
 
     def docs_mask(self, keys: tuple[Key, ...] | list[Key]) -> Mask:
         """The documents holding any of ``keys`` (deleted ones included)."""
