@@ -198,3 +198,13 @@ def test_ingests_while_serving_8_clients(tmp_path: Path) -> None:
     assert [s for s in seen if s not in states] == []
     assert seen[-1] == max(states)
     assert len(set(seen)) >= 3  # the server followed the commits
+
+
+def test_the_command_line_loads_html_extraction_only_to_crawl() -> None:
+    """``timkiem serve`` starts sooner without trafilatura and htmldate, which
+    only crawling and importing saved pages use."""
+    code = "import sys, timkiem.cli; print(sorted({'trafilatura', 'htmldate'} & set(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]"

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,7 +19,6 @@ from timkiem import __version__, replication
 from timkiem.check import DEFAULT_SAMPLE, check_index
 from timkiem.cms_columns import ColumnMap, parse_mapping
 from timkiem.config import BY_NAME, CONFIG_ENV, SETTINGS, Settings, load_settings
-from timkiem.crawl import Crawler, CrawlReport
 from timkiem.errors import InvalidInput, InvalidParameter, TimkiemError
 from timkiem.export import export_line, stored_records
 from timkiem.indexer import FORMATS as INPUT_FORMATS
@@ -39,7 +38,9 @@ from timkiem.related import DEFAULT_LIMIT as RELATED_DEFAULT
 from timkiem.related import MAX_LIMIT as RELATED_MAX
 from timkiem.search import RelatedRequest, SearchEngine, SearchRequest
 from timkiem.sources import count_records
-from timkiem.sync import is_url, sync_files, sync_site
+
+if TYPE_CHECKING:  # crawling pulls in HTML extraction: imported by the commands using it
+    from timkiem.crawl import CrawlReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -433,6 +434,8 @@ def crawl(url: str, settings: Settings) -> None:
     lines, /sitemap.xml, or URL itself when it is a sitemap or feed), else those
     linked from URL within the site. Obeys robots.txt; a rerun fetches only what
     changed. Articles are committed in batches; list pages are skipped."""
+    from timkiem.crawl import Crawler
+
     progress = _CrawlProgress()
     try:
         with _reported():
@@ -465,6 +468,8 @@ def sync(
     or saved pages with --format html) or of a crawl of a site (URL): adds the new,
     replaces the changed, deletes those no longer there. From files it is one commit.
     --dry-run prints the counts and writes nothing."""
+    from timkiem.sync import is_url, sync_files, sync_site
+
     if any(is_url(s) for s in sources):
         if len(sources) != 1 or mapping or format != "records":
             raise click.UsageError("a site is synced from one URL, without --map or --format")
